@@ -1,0 +1,86 @@
+use crate::Space;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// Named `f64` values that an env reports beside its observation, in insertion order.
+///
+/// Conventional keys: `is_success` (1.0 or 0.0), reward components by name, and the
+/// `episode_return` / `episode_length` pair written by `RecordEpisodeStatistics`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Info {
+    entries: Vec<(String, f64)>,
+}
+
+impl Info {
+    /// Sets `key` to `value`, replacing an earlier value of the same key.
+    pub fn set(&mut self, key: &str, value: f64) {
+        match self.entries.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.entries.push((key.to_string(), value)),
+        }
+    }
+
+    /// The value stored under `key`.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+
+    /// All entries in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), *v))
+    }
+
+    /// `true` when `is_success` is present and non-zero.
+    pub fn is_success(&self) -> bool {
+        self.get("is_success").is_some_and(|v| v != 0.0)
+    }
+}
+
+/// What one call to [`Env::step`] returns, as Gymnasium's five-tuple.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub obs: Vec<f64>,
+    pub reward: f64,
+    /// The episode reached a terminal state of the task (success, a fall).
+    pub terminated: bool,
+    /// The episode was cut short for a reason outside the task (a time limit).
+    pub truncated: bool,
+    pub info: Info,
+}
+
+/// A reinforcement-learning environment with Gymnasium's semantics.
+pub trait Env: Send {
+    /// The space every observation lies in.
+    fn observation_space(&self) -> &Space;
+
+    /// The space of valid actions.
+    fn action_space(&self) -> &Space;
+
+    /// Starts a new episode. `Some(seed)` reseeds the env's random generator first; `None`
+    /// continues its stream, so a sequence of resets after one seed is reproducible.
+    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info);
+
+    /// Applies one action and advances the env by one control step.
+    fn step(&mut self, action: &[f64]) -> Step;
+}
+
+impl<E: Env + ?Sized> Env for Box<E> {
+    fn observation_space(&self) -> &Space {
+        (**self).observation_space()
+    }
+    fn action_space(&self) -> &Space {
+        (**self).action_space()
+    }
+    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
+        (**self).reset(seed)
+    }
+    fn step(&mut self, action: &[f64]) -> Step {
+        (**self).step(action)
+    }
+}
+
+/// The random generator every env and wrapper in rewardgen uses: ChaCha8, which gives the same
+/// stream for the same seed on every platform and version of this crate.
+pub fn seeded_rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}

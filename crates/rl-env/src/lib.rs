@@ -1,0 +1,20 @@
+//! A Gymnasium-shaped reinforcement-learning environment API with no physics engine in it.
+//!
+//! - [`Env`]: `reset(seed)` and `step(action)`, with [`Space`]s for observations and actions.
+//! - [`Info`]: named `f64` values an env reports beside its observation (reward components,
+//!   `is_success`, episode statistics).
+//! - [`wrappers`]: time limits, action clipping, observation and reward normalization and
+//!   episode statistics, each composing around any `Env`.
+//! - [`VecEnv`]: N envs stepped across worker threads with automatic reset.
+//! - [`PointMass`]: a tiny pure-Rust env for fast tests.
+
+mod env;
+mod point_mass;
+mod space;
+mod vec_env;
+pub mod wrappers;
+
+pub use env::{Env, Info, Step, seeded_rng};
+pub use point_mass::PointMass;
+pub use space::Space;
+pub use vec_env::{VecEnv, VecStep};

@@ -1,0 +1,13 @@
+//! A thin, safe layer over mujoco-rs, shaped for RL environments.
+//!
+//! - [`Model`]: a compiled MJCF model (from a file or a string) with named lookups that fail
+//!   with the list of names that do exist.
+//! - [`Sim`]: the simulation state: stepping, positions, frames and velocities of sites and
+//!   bodies, contacts between named geoms or bodies, and mocap poses.
+//! - [`compiler_warnings`]: what MuJoCo's compiler says about a model that does load.
+
+mod model;
+mod sim;
+
+pub use model::{Model, ObjectKind, SimError, compiler_warnings};
+pub use sim::{Sim, Velocity};

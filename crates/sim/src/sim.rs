@@ -1,0 +1,164 @@
+use crate::Model;
+use mujoco_rs::prelude::{MjData, MjModel, MjtObjBase};
+use std::sync::Arc;
+
+/// Linear and angular velocity of a frame, in world coordinates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Velocity {
+    /// m/s
+    pub linear: [f64; 3],
+    /// rad/s
+    pub angular: [f64; 3],
+}
+
+/// A simulation: a [`Model`] and its state.
+pub struct Sim {
+    model: Model,
+    data: MjData<Arc<MjModel>>,
+}
+
+impl Sim {
+    /// A fresh state at the model's reference configuration, with kinematics computed.
+    pub fn new(model: &Model) -> Self {
+        let mut data = MjData::new(model.raw().clone());
+        data.forward();
+        Self {
+            model: model.clone(),
+            data,
+        }
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Back to the reference configuration (`qpos0`, zero velocity, time 0), kinematics computed.
+    pub fn reset(&mut self) {
+        self.data.reset();
+        self.data.forward();
+    }
+
+    /// Advances the physics by `n` timesteps.
+    pub fn step(&mut self, n: usize) {
+        for _ in 0..n {
+            self.data.step();
+        }
+    }
+
+    /// Recomputes positions, velocities and contacts from `qpos`, `qvel` and mocap poses
+    /// without advancing time (`mj_forward`).
+    pub fn forward(&mut self) {
+        self.data.forward();
+    }
+
+    /// Simulated time in seconds.
+    pub fn time(&self) -> f64 {
+        self.data.ffi().time
+    }
+
+    pub fn qpos(&self) -> &[f64] {
+        self.data.qpos()
+    }
+    pub fn qpos_mut(&mut self) -> &mut [f64] {
+        self.data.qpos_mut()
+    }
+    pub fn qvel(&self) -> &[f64] {
+        self.data.qvel()
+    }
+    pub fn qvel_mut(&mut self) -> &mut [f64] {
+        self.data.qvel_mut()
+    }
+    pub fn ctrl(&self) -> &[f64] {
+        self.data.ctrl()
+    }
+    pub fn ctrl_mut(&mut self) -> &mut [f64] {
+        self.data.ctrl_mut()
+    }
+
+    /// World position of a site.
+    pub fn site_pos(&self, site: usize) -> [f64; 3] {
+        self.data.site_xpos()[site]
+    }
+
+    /// World orientation of a site, as a row-major 3×3 rotation matrix.
+    pub fn site_frame(&self, site: usize) -> [f64; 9] {
+        self.data.site_xmat()[site]
+    }
+
+    /// World position of a body's frame.
+    pub fn body_pos(&self, body: usize) -> [f64; 3] {
+        self.data.xpos()[body]
+    }
+
+    /// World orientation of a body's frame, as a unit quaternion `[w, x, y, z]`.
+    pub fn body_quat(&self, body: usize) -> [f64; 4] {
+        self.data.xquat()[body]
+    }
+
+    /// Velocity of a site, in world coordinates.
+    pub fn site_velocity(&self, site: usize) -> Velocity {
+        self.velocity(MjtObjBase::mjOBJ_SITE, site)
+    }
+
+    /// Velocity of a body's frame, in world coordinates.
+    pub fn body_velocity(&self, body: usize) -> Velocity {
+        self.velocity(MjtObjBase::mjOBJ_BODY, body)
+    }
+
+    fn velocity(&self, kind: MjtObjBase, id: usize) -> Velocity {
+        let v = self.data.object_velocity(kind, id, false);
+        Velocity {
+            angular: [v[0], v[1], v[2]],
+            linear: [v[3], v[4], v[5]],
+        }
+    }
+
+    /// Whether the two geoms touch in the current contact list.
+    pub fn geoms_touch(&self, geom_a: usize, geom_b: usize) -> bool {
+        self.contact_pairs()
+            .any(|(a, b)| (a, b) == (geom_a, geom_b) || (a, b) == (geom_b, geom_a))
+    }
+
+    /// Whether any geom of one body touches any geom of the other.
+    pub fn bodies_touch(&self, body_a: usize, body_b: usize) -> bool {
+        self.contact_pairs().any(|(a, b)| {
+            let (a, b) = (self.model.geom_body(a), self.model.geom_body(b));
+            (a, b) == (body_a, body_b) || (a, b) == (body_b, body_a)
+        })
+    }
+
+    fn contact_pairs(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.data
+            .contact()
+            .iter()
+            .map(|c| (c.geom[0] as usize, c.geom[1] as usize))
+    }
+
+    /// Places a mocap body. Takes effect in the next `step` or `forward`.
+    ///
+    /// # Panics
+    /// If `body` is not a mocap body: callers look the body up once and check it with
+    /// [`Model::mocap_index`].
+    pub fn set_mocap_pose(&mut self, body: usize, pos: [f64; 3], quat: [f64; 4]) {
+        let index = self
+            .model
+            .mocap_index(body)
+            .expect("set_mocap_pose needs a mocap body");
+        self.data.mocap_pos_mut()[index] = pos;
+        self.data.mocap_quat_mut()[index] = quat;
+    }
+
+    /// The pose of a mocap body, `(pos, quat)`.
+    pub fn mocap_pose(&self, body: usize) -> ([f64; 3], [f64; 4]) {
+        let index = self
+            .model
+            .mocap_index(body)
+            .expect("mocap_pose needs a mocap body");
+        (self.data.mocap_pos()[index], self.data.mocap_quat()[index])
+    }
+
+    /// The underlying mujoco-rs data, for what this layer does not cover.
+    pub fn raw(&self) -> &MjData<Arc<MjModel>> {
+        &self.data
+    }
+}
