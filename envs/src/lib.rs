@@ -1,1 +1,69 @@
+//! rewardgen's environments and their task specs.
+//!
+//! Every environment is a [`TaskEnv`]: an [`rl_env::Env`] that also carries its [`TaskSpec`]
+//! (model, control scheme, spaces, reset randomization, episode length, the state schema that
+//! reward programs read, the task text and the success metric), reports its state in schema
+//! order, and may have a scripted controller.
+//!
+//! [`make`] builds one by name: `franka-reach`, `franka-push`, or `mjcf:<path>` for any MJCF
+//! file with actuators. Adding a task means adding one module and one line to [`REGISTRY`].
 
+mod franka;
+mod math;
+mod mjcf;
+mod rollout;
+mod spec;
+
+pub use franka::{FrankaConfig, FrankaEnv, FrankaPush, FrankaReach, FrankaTask};
+pub use mjcf::MjcfEnv;
+pub use rollout::{RolloutPolicy, RolloutStats, rollout};
+pub use spec::{EnvError, EnvOptions, StateField, TaskEnv, TaskSpec};
+
+/// A registered environment: its name and constructor.
+pub struct Registration {
+    pub name: &'static str,
+    pub make: fn(&EnvOptions) -> Result<Box<dyn TaskEnv>, EnvError>,
+}
+
+/// Every named environment, in the order `rewardgen envs` lists them.
+pub const REGISTRY: &[Registration] = &[
+    Registration {
+        name: "franka-reach",
+        make: |options| {
+            Ok(Box::new(FrankaReach::new(FrankaConfig::from_options(
+                options,
+            ))?))
+        },
+    },
+    Registration {
+        name: "franka-push",
+        make: |options| {
+            Ok(Box::new(FrankaPush::new(FrankaConfig::from_options(
+                options,
+            ))?))
+        },
+    },
+];
+
+/// The prefix that selects the generic MJCF environment: `mjcf:<path>`.
+pub const MJCF_PREFIX: &str = "mjcf:";
+
+/// Builds an environment by name.
+pub fn make(name: &str, options: &EnvOptions) -> Result<Box<dyn TaskEnv>, EnvError> {
+    if let Some(path) = name.strip_prefix(MJCF_PREFIX) {
+        return Ok(Box::new(MjcfEnv::new(std::path::Path::new(path), options)?));
+    }
+    let registration =
+        REGISTRY
+            .iter()
+            .find(|r| r.name == name)
+            .ok_or_else(|| EnvError::UnknownEnv {
+                name: name.to_string(),
+                known: REGISTRY
+                    .iter()
+                    .map(|r| r.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+    (registration.make)(options)
+}

@@ -63,7 +63,11 @@ impl Space {
                 .map(|(lo, hi)| {
                     let lo = if lo.is_finite() { *lo } else { -1.0 };
                     let hi = if hi.is_finite() { *hi } else { 1.0 };
-                    if hi > lo { rng.random_range(lo..=hi) } else { lo }
+                    if hi > lo {
+                        rng.random_range(lo..=hi)
+                    } else {
+                        lo
+                    }
                 })
                 .collect(),
             Space::Discrete(n) => vec![rng.random_range(0..*n) as f64],

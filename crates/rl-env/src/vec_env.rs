@@ -83,8 +83,8 @@ struct Worker {
 
 /// A batch of envs that reset and step together.
 pub struct VecEnv {
-    /// Used when there is a single thread: no worker, no channel.
-    local: Option<Chunk>,
+    /// The first chunk, run on the caller's thread while the workers run the others.
+    local: Chunk,
     workers: Vec<Worker>,
     num_envs: usize,
     observation_space: Space,
@@ -92,8 +92,8 @@ pub struct VecEnv {
 }
 
 impl VecEnv {
-    /// Splits `envs` into `threads` contiguous chunks, one per worker thread. One thread runs
-    /// everything on the caller's thread. Results never depend on the thread count.
+    /// Splits `envs` into `threads` contiguous chunks: the caller's thread runs the first and
+    /// `threads - 1` worker threads run the rest. Results never depend on the thread count.
     ///
     /// # Panics
     /// If `envs` is empty.
@@ -103,19 +103,14 @@ impl VecEnv {
         let observation_space = envs[0].observation_space().clone();
         let action_space = envs[0].action_space().clone();
         let threads = threads.clamp(1, num_envs);
-        if threads == 1 {
-            return Self {
-                local: Some(Chunk { envs }),
-                workers: Vec::new(),
-                num_envs,
-                observation_space,
-                action_space,
-            };
-        }
+        let chunk_len = |t: usize| num_envs / threads + usize::from(t < num_envs % threads);
         let mut remaining = envs.into_iter();
-        let workers = (0..threads)
+        let local = Chunk {
+            envs: remaining.by_ref().take(chunk_len(0)).collect(),
+        };
+        let workers = (1..threads)
             .map(|t| {
-                let len = num_envs / threads + usize::from(t < num_envs % threads);
+                let len = chunk_len(t);
                 let mut chunk = Chunk {
                     envs: remaining.by_ref().take(len).collect(),
                 };
@@ -140,7 +135,7 @@ impl VecEnv {
             })
             .collect();
         Self {
-            local: None,
+            local,
             workers,
             num_envs,
             observation_space,
@@ -191,12 +186,11 @@ impl VecEnv {
             .collect()
     }
 
-    /// Sends each chunk its share of `items`, wrapped by `make`, and collects replies in order.
+    /// Sends each worker its share of `items`, wrapped by `make`, runs the first share on
+    /// this thread, and collects the replies in order.
     fn dispatch<T>(&mut self, items: Vec<T>, make: fn(Vec<T>) -> Command) -> Vec<Reply> {
-        if let Some(chunk) = &mut self.local {
-            return vec![chunk.run(make(items))];
-        }
         let mut items = items.into_iter();
+        let local_share: Vec<T> = items.by_ref().take(self.local.envs.len()).collect();
         for worker in &self.workers {
             let share = items.by_ref().take(worker.len).collect();
             worker
@@ -204,15 +198,14 @@ impl VecEnv {
                 .send(make(share))
                 .expect("a VecEnv worker thread stopped (an env panicked)");
         }
-        self.workers
-            .iter()
-            .map(|worker| {
-                worker
-                    .replies
-                    .recv()
-                    .expect("a VecEnv worker thread stopped (an env panicked)")
-            })
-            .collect()
+        let mut replies = vec![self.local.run(make(local_share))];
+        replies.extend(self.workers.iter().map(|worker| {
+            worker
+                .replies
+                .recv()
+                .expect("a VecEnv worker thread stopped (an env panicked)")
+        }));
+        replies
     }
 }
 
@@ -245,7 +238,13 @@ mod tests {
         let mut venv = VecEnv::new(point_masses(5, 7), threads);
         venv.reset(Some(11));
         (0..20)
-            .map(|t| venv.step((0..5).map(|i| vec![0.1 * i as f64, -0.05 * t as f64]).collect()))
+            .map(|t| {
+                venv.step(
+                    (0..5)
+                        .map(|i| vec![0.1 * i as f64, -0.05 * t as f64])
+                        .collect(),
+                )
+            })
             .collect()
     }
 

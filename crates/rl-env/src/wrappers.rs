@@ -213,8 +213,8 @@ impl<E: Env> Env for NormalizeReward<E> {
             self.stats.update(&[self.discounted_return]);
         }
         step.info.set("raw_reward", step.reward);
-        step.reward = (step.reward / (self.stats.var[0] + NORM_EPSILON).sqrt())
-            .clamp(-self.clip, self.clip);
+        step.reward =
+            (step.reward / (self.stats.var[0] + NORM_EPSILON).sqrt()).clamp(-self.clip, self.clip);
         if step.terminated || step.truncated {
             self.discounted_return = 0.0;
         }

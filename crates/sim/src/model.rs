@@ -1,5 +1,6 @@
 use mujoco_rs::mujoco_c::{mj_deleteModel, mj_loadXML};
 use mujoco_rs::prelude::{MjModel, MjtObjBase};
+use mujoco_rs::wrappers::mj_auxiliary::MjVfs;
 use std::ffi::{CStr, CString};
 use std::path::Path;
 use std::sync::Arc;
@@ -96,6 +97,26 @@ impl Model {
         Ok(Self {
             raw: Arc::new(raw),
             source_name: source_name.to_string(),
+        })
+    }
+
+    /// Compiles a model made of several files held in memory (for assets embedded in a
+    /// binary): `files` are `(name, text)` pairs that `<include file="name"/>` can reach, and
+    /// `main` names the one to compile.
+    pub fn from_embedded(files: &[(&str, &str)], main: &str) -> Result<Self, SimError> {
+        let load_error = |message: String| SimError::Load {
+            source_name: main.to_string(),
+            message,
+        };
+        let mut vfs = MjVfs::new();
+        for (name, text) in files {
+            vfs.add_from_buffer(name, text.as_bytes())
+                .map_err(|e| load_error(format!("{name}: {e}")))?;
+        }
+        let raw = MjModel::from_xml_vfs(main, &vfs).map_err(|e| load_error(load_message(e)))?;
+        Ok(Self {
+            raw: Arc::new(raw),
+            source_name: main.to_string(),
         })
     }
 
@@ -247,7 +268,10 @@ pub fn compiler_warnings(path: &Path) -> Result<Option<String>, SimError> {
             buffer.as_mut_ptr(),
             buffer.len() as i32,
         );
-        let message = CStr::from_ptr(buffer.as_ptr()).to_string_lossy().trim().to_string();
+        let message = CStr::from_ptr(buffer.as_ptr())
+            .to_string_lossy()
+            .trim()
+            .to_string();
         if model.is_null() {
             return Err(SimError::Load {
                 source_name,

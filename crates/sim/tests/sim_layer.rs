@@ -46,7 +46,13 @@ fn named_lookups_find_every_kind() {
 fn unknown_name_error_lists_the_real_names() {
     let err = slider().site("tpi").unwrap_err();
     let message = err.to_string();
-    assert!(matches!(err, SimError::UnknownName { kind: ObjectKind::Site, .. }));
+    assert!(matches!(
+        err,
+        SimError::UnknownName {
+            kind: ObjectKind::Site,
+            ..
+        }
+    ));
     assert!(message.contains("slider.xml"), "{message}");
     assert!(message.contains("no site named 'tpi'"), "{message}");
     assert!(message.contains("tip, spinner_tip"), "{message}");
@@ -57,12 +63,21 @@ fn bad_xml_reports_mujocos_message_and_the_file_name() {
     let dir = std::env::temp_dir().join(format!("sim-bad-xml-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("broken.xml");
-    std::fs::write(&path, "<mujoco><worldbody><geom type=\"sphere\"/></worldbody>").unwrap();
+    std::fs::write(
+        &path,
+        "<mujoco><worldbody><geom type=\"sphere\"/></worldbody>",
+    )
+    .unwrap();
     let message = Model::from_file(&path).unwrap_err().to_string();
     assert!(message.contains("broken.xml"), "{message}");
     assert!(message.to_lowercase().contains("xml"), "{message}");
-    let missing = Model::from_file(&dir.join("missing.xml")).unwrap_err().to_string();
-    assert!(missing.contains("missing.xml") && missing.contains("no such file"), "{missing}");
+    let missing = Model::from_file(&dir.join("missing.xml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        missing.contains("missing.xml") && missing.contains("no such file"),
+        "{missing}"
+    );
 }
 
 #[test]
@@ -92,7 +107,10 @@ fn angular_velocity_and_site_frame_of_a_spinning_body() {
     let v = sim.body_velocity(body);
     assert!((v.angular[2] - 2.0).abs() < 1e-9, "{v:?}");
     let tip = sim.site_velocity(model.site("spinner_tip").unwrap());
-    assert!((tip.linear[1] - 0.4).abs() < 1e-9, "tip moves at r*omega: {tip:?}");
+    assert!(
+        (tip.linear[1] - 0.4).abs() < 1e-9,
+        "tip moves at r*omega: {tip:?}"
+    );
     let frame = sim.site_frame(model.site("spinner_tip").unwrap());
     assert!((frame[0] - 1.0).abs() < 1e-9 && (frame[8] - 1.0).abs() < 1e-9);
 }
@@ -133,7 +151,10 @@ fn mocap_pose_is_set_and_read_back() {
 fn ctrl_ranges_report_limits() {
     let model = slider();
     assert_eq!(model.ctrl_ranges(), vec![[-1.0, 1.0]]);
-    assert_eq!(model.joint_range(model.joint("slide").unwrap()), [-1.0, 1.0]);
+    assert_eq!(
+        model.joint_range(model.joint("slide").unwrap()),
+        [-1.0, 1.0]
+    );
 }
 
 #[test]
@@ -157,5 +178,8 @@ fn compiler_warnings_fails_on_a_model_that_does_not_compile() {
     )
     .unwrap();
     let message = compiler_warnings(&path).unwrap_err().to_string();
-    assert!(message.contains("warn.xml") && message.contains("mass"), "{message}");
+    assert!(
+        message.contains("warn.xml") && message.contains("mass"),
+        "{message}"
+    );
 }

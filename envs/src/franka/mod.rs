@@ -1,0 +1,360 @@
+//! What every Franka Panda task shares: the embedded model, end-effector control through a
+//! mocap weld, and the settings in [`FrankaConfig`]. Each task is one file beside this one.
+
+mod push;
+mod reach;
+
+pub use push::Push;
+pub use reach::Reach;
+
+use crate::{EnvError, EnvOptions, TaskEnv, TaskSpec};
+use rand_chacha::ChaCha8Rng;
+use rl_env::{Env, Info, Space, Step, seeded_rng};
+use sim::{Model, Sim};
+use std::ops::Range;
+use std::sync::Mutex;
+
+/// `franka-push`: push a box to a goal on the table.
+pub type FrankaPush = FrankaEnv<Push>;
+/// `franka-reach`: bring the fingertips to a target.
+pub type FrankaReach = FrankaEnv<Reach>;
+
+/// The Franka model files, embedded so that the binary needs no asset folder.
+const ASSETS: [(&str, &str); 4] = [
+    (
+        "panda.xml",
+        include_str!("../../../assets/franka/panda.xml"),
+    ),
+    (
+        "table.xml",
+        include_str!("../../../assets/franka/table.xml"),
+    ),
+    (
+        "reach.xml",
+        include_str!("../../../assets/franka/reach.xml"),
+    ),
+    ("push.xml", include_str!("../../../assets/franka/push.xml")),
+];
+
+/// Settings shared by the Franka tasks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrankaConfig {
+    /// Physics steps of 2 ms per action. panda_mujoco_gym uses 250 (2 Hz); the default of 20
+    /// (25 Hz) keeps an episode of 50 actions at 1000 physics steps, which PPO on 2 CPU cores
+    /// can afford, and still leaves the welded hand time to follow a 5 cm target move.
+    pub frame_skip: usize,
+    /// Actions per episode before truncation (panda_mujoco_gym: 50).
+    pub episode_steps: usize,
+    /// Metres of fingertip displacement for an action of ±1 (panda_mujoco_gym: 0.05).
+    pub action_scale: f64,
+}
+
+impl FrankaConfig {
+    /// The defaults, with their reasons in the field docs.
+    pub fn default_config() -> Self {
+        Self {
+            frame_skip: 20,
+            episode_steps: 50,
+            action_scale: 0.05,
+        }
+    }
+
+    /// The defaults with the generic env options applied.
+    pub fn from_options(options: &EnvOptions) -> Self {
+        let mut config = Self::default_config();
+        if let Some(frame_skip) = options.frame_skip {
+            config.frame_skip = frame_skip;
+        }
+        config
+    }
+}
+
+/// Where the fingertips may be sent: above the table and within the arm's comfortable reach.
+const WORKSPACE_LOW: [f64; 3] = [0.2, -0.45, 0.01];
+const WORKSPACE_HIGH: [f64; 3] = [0.9, 0.45, 0.4];
+/// Fingertip position at the start of every episode.
+const HOME_EE: [f64; 3] = [0.4, 0.0, 0.1];
+/// Tool pointing straight down: a half turn about x.
+const TOOL_DOWN: [f64; 4] = [0.0, 1.0, 0.0, 0.0];
+/// Franka's "ready" joint configuration, the start of the settling that finds the home pose.
+const READY_JOINTS: [f64; 7] = [0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785];
+/// Physics steps (3 s) for the weld to pull the arm from the ready pose to the home pose.
+const SETTLE_STEPS: usize = 1500;
+
+/// Compiles each scene once per process: every env of a scene shares the same read-only
+/// model, which keeps the physics of many envs in cache.
+fn cached_model(scene: &str) -> Result<Model, EnvError> {
+    static MODELS: Mutex<Vec<(String, Model)>> = Mutex::new(Vec::new());
+    let mut models = MODELS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, model)) = models.iter().find(|(name, _)| name == scene) {
+        return Ok(model.clone());
+    }
+    let model = Model::from_embedded(&ASSETS, scene)?;
+    models.push((scene.to_string(), model.clone()));
+    Ok(model)
+}
+
+/// The Panda on its table, controlled by moving the fingertip target.
+pub struct Arm {
+    sim: Sim,
+    ee_site: usize,
+    ee_target: usize,
+    home_qpos: Vec<f64>,
+    config: FrankaConfig,
+}
+
+impl Arm {
+    /// Loads a scene and finds the home joint configuration by letting the weld pull the
+    /// arm from Franka's ready pose to [`HOME_EE`].
+    fn new(scene: &str, config: FrankaConfig) -> Result<Self, EnvError> {
+        if config.frame_skip == 0 {
+            return Err(EnvError::InvalidOption(
+                "frame_skip must be at least 1".into(),
+            ));
+        }
+        let model = cached_model(scene)?;
+        let mut sim = Sim::new(&model);
+        let ee_site = model.site("ee")?;
+        let ee_target = model.body("ee_target")?;
+        for (i, angle) in READY_JOINTS.iter().enumerate() {
+            let joint = model.joint(&format!("joint{}", i + 1))?;
+            sim.qpos_mut()[model.joint_qpos_address(joint)] = *angle;
+        }
+        sim.set_mocap_pose(ee_target, HOME_EE, TOOL_DOWN);
+        sim.forward();
+        sim.step(SETTLE_STEPS);
+        let home_qpos = sim.qpos().to_vec();
+        Ok(Self {
+            sim,
+            ee_site,
+            ee_target,
+            home_qpos,
+            config,
+        })
+    }
+
+    /// Puts the arm at home, at rest, with the target on the fingertips.
+    fn reset(&mut self) {
+        self.sim.reset();
+        self.sim.qpos_mut().copy_from_slice(&self.home_qpos);
+        self.sim.set_mocap_pose(self.ee_target, HOME_EE, TOOL_DOWN);
+        self.sim.forward();
+    }
+
+    /// Moves the fingertip target by `action * action_scale` from where the fingertips are,
+    /// inside the workspace, holds the gripper closed, and runs `frame_skip` physics steps.
+    /// Non-finite action elements count as 0.
+    fn act(&mut self, action: &[f64]) {
+        let ee = self.ee_pos();
+        let mut target = [0.0; 3];
+        for i in 0..3 {
+            let a = action
+                .get(i)
+                .copied()
+                .filter(|a| a.is_finite())
+                .unwrap_or(0.0);
+            target[i] = (ee[i] + a.clamp(-1.0, 1.0) * self.config.action_scale)
+                .clamp(WORKSPACE_LOW[i], WORKSPACE_HIGH[i]);
+        }
+        self.sim.set_mocap_pose(self.ee_target, target, TOOL_DOWN);
+        self.sim.ctrl_mut().fill(0.0);
+        self.sim.step(self.config.frame_skip);
+    }
+
+    /// World position of the fingertips (the `ee` site).
+    pub fn ee_pos(&self) -> [f64; 3] {
+        self.sim.site_pos(self.ee_site)
+    }
+
+    /// World velocity of the fingertips.
+    pub fn ee_vel(&self) -> [f64; 3] {
+        self.sim.site_velocity(self.ee_site).linear
+    }
+
+    /// Seconds per action.
+    pub fn control_dt(&self) -> f64 {
+        self.config.frame_skip as f64 * self.sim.model().timestep()
+    }
+
+    /// The action that moves the fingertips toward `target`, saturating at ±1.
+    pub fn action_toward(&self, target: [f64; 3]) -> Vec<f64> {
+        let ee = self.ee_pos();
+        (0..3)
+            .map(|i| ((target[i] - ee[i]) / self.config.action_scale).clamp(-1.0, 1.0))
+            .collect()
+    }
+}
+
+/// Success threshold shared by reach and push (panda_mujoco_gym: 0.05 m).
+pub const SUCCESS_DISTANCE: f64 = 0.05;
+
+/// The part of a Franka env beyond the arm: its scene, goal, state and scripted controller.
+pub trait FrankaTask: Send + Sized {
+    /// The embedded scene file.
+    const SCENE: &'static str;
+
+    /// The observation, as state fields in order; `true` marks velocities that are scaled by
+    /// the control period, as panda_mujoco_gym does.
+    const OBSERVATION: &'static [(&'static str, bool)];
+
+    /// The two state fields whose distance is the success metric: success is a distance below
+    /// [`SUCCESS_DISTANCE`], and the env's own reward is minus that distance.
+    const SUCCESS_FIELDS: [&'static str; 2];
+
+    /// Finds the task's objects in the loaded model.
+    fn new(model: &Model) -> Result<Self, EnvError>;
+
+    fn spec(config: &FrankaConfig) -> TaskSpec;
+
+    /// Samples the task's randomized parts into the simulation; the arm is already at home.
+    fn reset(&mut self, sim: &mut Sim, rng: &mut ChaCha8Rng);
+
+    /// State fields in schema order.
+    fn state(&self, arm: &Arm) -> Vec<f64>;
+
+    fn scripted_action(&self, arm: &Arm) -> Vec<f64>;
+}
+
+/// A Franka env: the arm plus one task. Episodes end on success and are truncated after
+/// `episode_steps` actions.
+pub struct FrankaEnv<T> {
+    arm: Arm,
+    task: T,
+    rng: ChaCha8Rng,
+    steps: usize,
+    spec: TaskSpec,
+    observation: Vec<(Range<usize>, bool)>,
+    success_fields: [Range<usize>; 2],
+}
+
+impl<T: FrankaTask> FrankaEnv<T> {
+    pub fn new(config: FrankaConfig) -> Result<Self, EnvError> {
+        let spec = T::spec(&config);
+        let range = |name: &str| {
+            spec.field_range(name)
+                .unwrap_or_else(|| panic!("{}: '{name}' is not in the state schema", spec.name))
+        };
+        let observation = T::OBSERVATION
+            .iter()
+            .map(|(name, scaled)| (range(name), *scaled))
+            .collect();
+        let success_fields = T::SUCCESS_FIELDS.map(range);
+        let arm = Arm::new(T::SCENE, config)?;
+        let task = T::new(arm.sim.model())?;
+        Ok(Self {
+            arm,
+            task,
+            rng: seeded_rng(0),
+            steps: 0,
+            spec,
+            observation,
+            success_fields,
+        })
+    }
+
+    /// The simulation, for tests and viewers.
+    pub fn sim(&self) -> &Sim {
+        &self.arm.sim
+    }
+
+    /// Applies an action to the physics alone, without computing state, observation or
+    /// reward: what `step` costs below the env layer, for benchmarks.
+    pub fn apply_action(&mut self, action: &[f64]) {
+        self.arm.act(action);
+    }
+
+    /// The success metric's distance in a state laid out as the schema says.
+    pub fn goal_distance(&self, state: &[f64]) -> f64 {
+        let [a, b] = &self.success_fields;
+        let (a, b) = (&state[a.clone()], &state[b.clone()]);
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    /// The success metric on a state laid out as the schema says.
+    pub fn is_success(&self, state: &[f64]) -> bool {
+        self.goal_distance(state) < SUCCESS_DISTANCE
+    }
+
+    /// Observation and info of the current state.
+    fn observe(&self) -> (Vec<f64>, Info) {
+        let state = self.task.state(&self.arm);
+        let dt = self.arm.control_dt();
+        let mut obs = Vec::with_capacity(self.spec.observation_space.flat_dim());
+        for (range, scaled) in &self.observation {
+            let factor = if *scaled { dt } else { 1.0 };
+            obs.extend(state[range.clone()].iter().map(|v| v * factor));
+        }
+        let distance = self.goal_distance(&state);
+        let mut info = Info::default();
+        info.set("is_success", f64::from(distance < SUCCESS_DISTANCE));
+        info.set("goal_distance", distance);
+        (obs, info)
+    }
+}
+
+impl<T: FrankaTask> Env for FrankaEnv<T> {
+    fn observation_space(&self) -> &Space {
+        &self.spec.observation_space
+    }
+
+    fn action_space(&self) -> &Space {
+        &self.spec.action_space
+    }
+
+    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
+        if let Some(seed) = seed {
+            self.rng = seeded_rng(seed);
+        }
+        self.arm.reset();
+        self.task.reset(&mut self.arm.sim, &mut self.rng);
+        self.arm.sim.forward();
+        self.steps = 0;
+        self.observe()
+    }
+
+    fn step(&mut self, action: &[f64]) -> Step {
+        self.arm.act(action);
+        self.steps += 1;
+        let (obs, info) = self.observe();
+        let success = info.is_success();
+        Step {
+            obs,
+            reward: -info.get("goal_distance").unwrap_or(0.0),
+            terminated: success,
+            truncated: !success && self.steps >= self.spec.episode_steps,
+            info,
+        }
+    }
+}
+
+impl<T: FrankaTask> TaskEnv for FrankaEnv<T> {
+    fn spec(&self) -> &TaskSpec {
+        &self.spec
+    }
+
+    fn state(&self) -> Vec<f64> {
+        self.task.state(&self.arm)
+    }
+
+    fn scripted_action(&self) -> Option<Vec<f64>> {
+        Some(self.task.scripted_action(&self.arm))
+    }
+}
+
+fn control_text(config: &FrankaConfig) -> String {
+    format!(
+        "3-D fingertip displacement: an action in [-1, 1]^3 moves the fingertip target by up to \
+         {} m per axis per step through a mocap weld on the hand; the gripper is held closed. \
+         {} physics steps of 2 ms per action ({:.0} Hz). panda_mujoco_gym runs at 2 Hz (250 \
+         steps); the faster default keeps on-policy training affordable on a CPU.",
+        config.action_scale,
+        config.frame_skip,
+        1.0 / (config.frame_skip as f64 * 0.002)
+    )
+}

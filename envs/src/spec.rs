@@ -1,0 +1,151 @@
+use rl_env::{Env, Space};
+use serde::Serialize;
+
+/// What went wrong building an environment.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    #[error("unknown env '{name}'; the envs are: {known}, or mjcf:<path to an MJCF file>")]
+    UnknownEnv { name: String, known: String },
+    #[error(transparent)]
+    Sim(#[from] sim::SimError),
+    #[error("{path}: the model has no actuators, so an agent has nothing to control")]
+    NoActuators { path: String },
+    #[error("invalid env option: {0}")]
+    InvalidOption(String),
+}
+
+/// Options that apply to every env; `None` keeps the env's default.
+#[derive(Debug, Clone, Default)]
+pub struct EnvOptions {
+    /// Physics steps per action (the control rate is `1 / (frame_skip * timestep)`).
+    pub frame_skip: Option<usize>,
+}
+
+/// One field of the state a reward program can read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StateField {
+    pub name: String,
+    /// `[]` for a scalar, `[3]` for a vector.
+    pub shape: Vec<usize>,
+    pub unit: String,
+    /// The frame the values are expressed in (`world`, `joint space`, ...).
+    pub frame: String,
+    pub description: String,
+}
+
+impl StateField {
+    pub fn new(name: &str, shape: &[usize], unit: &str, frame: &str, description: &str) -> Self {
+        Self {
+            name: name.into(),
+            shape: shape.to_vec(),
+            unit: unit.into(),
+            frame: frame.into(),
+            description: description.into(),
+        }
+    }
+
+    /// Number of scalars in the field.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// `true` for a field with a zero-sized dimension.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Everything that defines a task, as the loop and the language model see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskSpec {
+    pub name: String,
+    /// The model and what is in it.
+    pub model: String,
+    /// How actions become motion, including the control rate and why it was chosen.
+    pub control: String,
+    /// Physics steps per action.
+    pub frame_skip: usize,
+    /// Physics timestep in seconds.
+    pub physics_dt: f64,
+    pub observation_space: Space,
+    /// What each observation element is.
+    pub observation_layout: String,
+    pub action_space: Space,
+    /// What `reset` samples, with ranges.
+    pub reset_randomization: String,
+    /// Steps before an episode is truncated.
+    pub episode_steps: usize,
+    /// The fields a reward program reads, in the order [`TaskEnv::state`] reports them.
+    pub state_schema: Vec<StateField>,
+    /// The task in plain words, for people and language models.
+    pub task_text: String,
+    /// How success is judged. Fitness comes from it; it is never shown to a language model.
+    pub success_metric: String,
+}
+
+impl TaskSpec {
+    /// Seconds per action.
+    pub fn control_dt(&self) -> f64 {
+        self.frame_skip as f64 * self.physics_dt
+    }
+
+    /// Actions per second.
+    pub fn control_hz(&self) -> f64 {
+        1.0 / self.control_dt()
+    }
+
+    /// The state schema and the task text, as a language model is shown them. The success
+    /// metric is deliberately left out.
+    pub fn describe_for_llm(&self) -> String {
+        let mut text = format!("Environment: {}\n\nTask: {}\n\n", self.name, self.task_text);
+        text.push_str(&format!(
+            "Control: {}\nEpisode: at most {} steps of {:.3} s.\n\n",
+            self.control,
+            self.episode_steps,
+            self.control_dt()
+        ));
+        text.push_str("State fields a reward program reads as `state.<name>`:\n");
+        for field in &self.state_schema {
+            let shape = if field.shape.is_empty() {
+                "scalar".to_string()
+            } else {
+                format!("{:?}", field.shape)
+            };
+            text.push_str(&format!(
+                "- {} ({shape}, {}, {} frame): {}\n",
+                field.name, field.unit, field.frame, field.description
+            ));
+        }
+        text
+    }
+
+    /// The `[start, end)` range of a field in the flat state vector.
+    pub fn field_range(&self, name: &str) -> Option<std::ops::Range<usize>> {
+        let mut start = 0;
+        for field in &self.state_schema {
+            if field.name == name {
+                return Some(start..start + field.len());
+            }
+            start += field.len();
+        }
+        None
+    }
+
+    /// Total number of scalars in the state.
+    pub fn state_len(&self) -> usize {
+        self.state_schema.iter().map(StateField::len).sum()
+    }
+}
+
+/// An environment that knows its task.
+pub trait TaskEnv: Env {
+    fn spec(&self) -> &TaskSpec;
+
+    /// The current state: every schema field's values, flattened in schema order.
+    fn state(&self) -> Vec<f64>;
+
+    /// The env's own scripted controller's action for the current state, if it has one.
+    fn scripted_action(&self) -> Option<Vec<f64>> {
+        None
+    }
+}
