@@ -269,7 +269,6 @@ impl<E: Env> Env for RecordEpisodeStatistics<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::PointMass;
 
     /// An env whose observation and reward are the step count, to make wrappers visible.
     struct Counter {
