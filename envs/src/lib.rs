@@ -8,6 +8,7 @@
 //! [`make`] builds one by name: `franka-reach`, `franka-push`, or `mjcf:<path>` for any MJCF
 //! file with actuators. Adding a task means adding one module and one line to [`REGISTRY`].
 
+mod assets;
 mod franka;
 mod math;
 mod mjcf;

@@ -3,6 +3,7 @@
 use crate::{EnvError, TaskEnv};
 use rl_env::seeded_rng;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 /// Which actions a rollout takes.
@@ -27,6 +28,10 @@ pub struct RolloutStats {
     pub env_steps: usize,
     /// Env steps per second, resets included.
     pub steps_per_second: f64,
+    /// Each `info` value on the last step of an episode, averaged over episodes: the env's
+    /// own episode metrics (`is_success`, `goal_distance`, ...). A key missing from an
+    /// episode counts as 0 there.
+    pub final_info: BTreeMap<String, f64>,
 }
 
 /// Runs `episodes` episodes; episode `i` is reset with seed `seed + i`.
@@ -44,6 +49,7 @@ pub fn rollout(
     }
     let mut rng = seeded_rng(seed);
     let (mut total_return, mut total_length, mut successes) = (0.0, 0usize, 0usize);
+    let mut final_info = BTreeMap::<String, f64>::new();
     let start = Instant::now();
     for episode in 0..episodes {
         env.reset(Some(seed.wrapping_add(episode as u64)));
@@ -57,12 +63,16 @@ pub fn rollout(
             total_length += 1;
             if step.terminated || step.truncated {
                 successes += usize::from(step.info.is_success());
+                for (key, value) in step.info.iter() {
+                    *final_info.entry(key.to_string()).or_default() += value;
+                }
                 break;
             }
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
     let n = episodes.max(1) as f64;
+    final_info.values_mut().for_each(|v| *v /= n);
     Ok(RolloutStats {
         env: env.spec().name.clone(),
         policy: match policy {
@@ -76,5 +86,6 @@ pub fn rollout(
         success_rate: successes as f64 / n,
         env_steps: total_length,
         steps_per_second: total_length as f64 / elapsed.max(1e-9),
+        final_info,
     })
 }

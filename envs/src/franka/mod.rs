@@ -7,12 +7,12 @@ mod reach;
 pub use push::Push;
 pub use reach::Reach;
 
+use crate::assets::cached_model;
 use crate::{EnvError, EnvOptions, TaskEnv, TaskSpec};
 use rand_chacha::ChaCha8Rng;
 use rl_env::{Env, Info, Space, Step, seeded_rng};
 use sim::{Model, Sim};
 use std::ops::Range;
-use std::sync::Mutex;
 
 /// `franka-push`: push a box to a goal on the table.
 pub type FrankaPush = FrankaEnv<Push>;
@@ -81,21 +81,6 @@ const READY_JOINTS: [f64; 7] = [0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785];
 /// Physics steps (3 s) for the weld to pull the arm from the ready pose to the home pose.
 const SETTLE_STEPS: usize = 1500;
 
-/// Compiles each scene once per process: every env of a scene shares the same read-only
-/// model, which keeps the physics of many envs in cache.
-fn cached_model(scene: &str) -> Result<Model, EnvError> {
-    static MODELS: Mutex<Vec<(String, Model)>> = Mutex::new(Vec::new());
-    let mut models = MODELS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((_, model)) = models.iter().find(|(name, _)| name == scene) {
-        return Ok(model.clone());
-    }
-    let model = Model::from_embedded(&ASSETS, scene)?;
-    models.push((scene.to_string(), model.clone()));
-    Ok(model)
-}
-
 /// The Panda on its table, controlled by moving the fingertip target.
 pub struct Arm {
     sim: Sim,
@@ -114,7 +99,7 @@ impl Arm {
                 "frame_skip must be at least 1".into(),
             ));
         }
-        let model = cached_model(scene)?;
+        let model = cached_model(&ASSETS, scene)?;
         let mut sim = Sim::new(&model);
         let ee_site = model.site("ee")?;
         let ee_target = model.body("ee_target")?;
