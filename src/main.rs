@@ -1,9 +1,11 @@
 //! `rewardgen`: the command-line front end. It parses arguments and wires the crates
 //! together; the work itself lives in the library crates.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use envs::{EnvOptions, REGISTRY, RolloutPolicy, TaskEnv};
+use reward_dsl::{CheckReport, Limits, RewardProgram};
+use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
 #[command(
@@ -44,7 +46,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compile a reward program and dry-run it on states from random rollouts of the env.
+    Check {
+        #[command(flatten)]
+        env: EnvArgs,
+        /// The reward program (.rhai).
+        file: PathBuf,
+        /// A TOML file of sandbox limits (see docs/reward-language.md); defaults otherwise.
+        #[arg(long)]
+        limits: Option<PathBuf>,
+        /// Print one JSON object: the report, or the error with its line and column.
+        #[arg(long)]
+        json: bool,
+    },
 }
+
+/// Seeds and steps of the random rollouts a reward program is dry-run on.
+const DRY_RUN_SEEDS: u64 = 8;
+const DRY_RUN_STEPS: usize = 100;
 
 #[derive(clap::Args)]
 struct EnvArgs {
@@ -75,8 +94,68 @@ enum PolicyArg {
 
 fn main() {
     if let Err(error) = run(Cli::parse()) {
-        eprintln!("error: {error:#}");
+        match error.downcast_ref::<reward_dsl::RewardError>() {
+            Some(reward_error) => eprintln!("{reward_error}"),
+            None => eprintln!("error: {error:#}"),
+        }
         std::process::exit(1);
+    }
+}
+
+fn read_limits(path: Option<&Path>) -> Result<Limits> {
+    let Some(path) = path else {
+        return Ok(Limits::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read limits file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: invalid limits", path.display()))
+}
+
+/// Compiles `file` for `env` and dry-runs it.
+fn check_program(env: &mut dyn TaskEnv, file: &Path, limits: &Limits) -> Result<CheckReport> {
+    let bytes = std::fs::read(file)
+        .with_context(|| format!("cannot read reward program {}", file.display()))?;
+    let program = RewardProgram::compile_bytes(
+        &bytes,
+        &file.display().to_string(),
+        &env.spec().state_schema,
+        limits,
+    )?;
+    let states = reward_dsl::record_states(env, DRY_RUN_SEEDS, DRY_RUN_STEPS);
+    Ok(reward_dsl::check(
+        &program,
+        &env.spec().name,
+        &states,
+        env.spec().control_dt(),
+    )?)
+}
+
+fn print_check_report(report: &CheckReport) {
+    println!(
+        "ok: {} on {}: {} dry-run states",
+        report.file, report.env, report.states
+    );
+    println!(
+        "  {:<16} {:>10} {:>10} {:>10} {:>7}",
+        "component", "min", "max", "mean", "|share|"
+    );
+    let total = &report.total;
+    println!(
+        "  {:<16} {:>10.4} {:>10.4} {:>10.4}",
+        total.name, total.min, total.max, total.mean
+    );
+    for range in &report.components {
+        println!(
+            "  {:<16} {:>10.4} {:>10.4} {:>10.4} {:>6.0}%",
+            range.name,
+            range.min,
+            range.max,
+            range.mean,
+            range.share_of_abs * 100.0
+        );
+    }
+    for warning in &report.warnings {
+        println!("warning: {warning}");
     }
 }
 
@@ -137,6 +216,33 @@ fn run(cli: Cli) -> Result<()> {
                     stats.success_rate,
                     stats.steps_per_second
                 );
+            }
+        }
+        Command::Check {
+            env,
+            file,
+            limits,
+            json,
+        } => {
+            let limits = read_limits(limits.as_deref())?;
+            let mut env = env.make()?;
+            let result = check_program(env.as_mut(), &file, &limits);
+            match (result, json) {
+                (Ok(report), false) => print_check_report(&report),
+                (Ok(report), true) => {
+                    println!("{}", serde_json::json!({"ok": true, "report": report}));
+                }
+                (Err(error), true) => {
+                    let error = match error.downcast::<reward_dsl::RewardError>() {
+                        Ok(reward_error) => serde_json::to_value(reward_error)?,
+                        Err(other) => {
+                            serde_json::json!({"kind": "input", "message": format!("{other:#}")})
+                        }
+                    };
+                    println!("{}", serde_json::json!({"ok": false, "error": error}));
+                    bail!("the check failed");
+                }
+                (Err(error), false) => return Err(error),
             }
         }
     }

@@ -1,0 +1,24 @@
+//! The reward language: reward programs are Rhai scripts run in a sandbox.
+//!
+//! - [`RewardProgram`]: compiled once, evaluated on every env step against a [`StateInput`]
+//!   (the env's state schema plus `action`, `prev_action`, `dt` and `step`). It returns the
+//!   total reward and named components.
+//! - [`Limits`]: the sandbox's bounds on operations, call depth, nesting, sizes and variables.
+//! - [`check`]: compile, then dry-run on states recorded from random rollouts of the env, with
+//!   each component's range and warnings for constant or dominant components.
+//! - [`RewardEnv`]: a wrapper that makes a task env use a program as its reward.
+//!
+//! Every failure is a [`RewardError`] with the line, column and offending source line.
+
+mod check;
+mod error;
+mod helpers;
+mod limits;
+mod program;
+mod wrapper;
+
+pub use check::{CheckReport, ComponentRange, DOMINANT_SHARE, RecordedState, check, record_states};
+pub use error::{ErrorKind, RewardError};
+pub use limits::Limits;
+pub use program::{RewardOutput, RewardProgram, StateInput};
+pub use wrapper::{REWARD_ERROR_KEY, RewardEnv, RewardErrorSlot};
