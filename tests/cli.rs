@@ -1,29 +1,10 @@
 //! End-to-end tests of the `rewardgen` binary, run as a user runs it.
 
+mod common;
+
+use common::{rewardgen, scratch_dir, stderr_of_failure, stdout};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn rewardgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rewardgen"))
-        .args(args)
-        .env_remove("LD_LIBRARY_PATH")
-        .output()
-        .expect("the rewardgen binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "rewardgen failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr_of_failure(output: &Output) -> String {
-    assert!(!output.status.success(), "expected a failure");
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use std::process::Command;
 
 fn rollout_json(args: &[&str]) -> serde_json::Value {
     let mut all = vec!["rollout", "--json"];
@@ -122,8 +103,7 @@ fn missing_mjcf_file_names_the_path() {
 
 #[test]
 fn malformed_mjcf_gives_mujocos_message_with_the_file_name() {
-    let dir = std::env::temp_dir().join(format!("rewardgen-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("cli");
     let path = dir.join("bad_model.xml");
     std::fs::write(
         &path,
@@ -187,7 +167,7 @@ fn describe_shows_the_schema_without_the_success_metric() {
 
 #[test]
 fn every_command_has_help() {
-    for command in ["envs", "describe", "rollout"] {
+    for command in ["envs", "describe", "rollout", "check"] {
         let out = stdout(&rewardgen(&[command, "--help"]));
         assert!(out.contains("Usage: rewardgen"), "{command}: {out}");
     }

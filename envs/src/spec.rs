@@ -149,3 +149,17 @@ pub trait TaskEnv: Env {
         None
     }
 }
+
+impl<E: TaskEnv + ?Sized> TaskEnv for Box<E> {
+    fn spec(&self) -> &TaskSpec {
+        (**self).spec()
+    }
+
+    fn state(&self) -> Vec<f64> {
+        (**self).state()
+    }
+
+    fn scripted_action(&self) -> Option<Vec<f64>> {
+        (**self).scripted_action()
+    }
+}

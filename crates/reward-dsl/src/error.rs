@@ -1,4 +1,4 @@
-use rhai::{EvalAltResult, ParseError, Position};
+use rhai::{EvalAltResult, ParseError, ParseErrorType, Position};
 use serde::Serialize;
 use std::fmt;
 
@@ -46,13 +46,13 @@ pub struct RewardError {
     /// The file name or label of the program.
     pub file: String,
     /// 1-based line, when the error has a place in the source.
-    pub line: Option<usize>,
+    pub line: Option<u32>,
     /// 1-based column.
-    pub column: Option<usize>,
+    pub column: Option<u32>,
     /// The offending source line.
     pub source_line: Option<String>,
-    /// The dry-run or env step at which it happened.
-    pub step: Option<usize>,
+    /// The dry-run or episode step at which it happened.
+    pub step: Option<u32>,
 }
 
 impl RewardError {
@@ -68,20 +68,32 @@ impl RewardError {
         let source_line = line
             .and_then(|l| source.lines().nth(l - 1))
             .map(str::to_string);
+        let line = line.map(|l| l as u32);
         Self {
             kind,
             message,
             file: file.to_string(),
             line,
-            column: column.or(line.map(|_| 1)),
+            column: column.map(|c| c as u32).or(line.map(|_| 1)),
             source_line,
             step: None,
         }
     }
 
-    pub(crate) fn from_parse(error: &ParseError, file: &str, source: &str) -> Self {
+    pub(crate) fn from_parse(
+        error: &ParseError,
+        file: &str,
+        source: &str,
+        limits: &crate::Limits,
+    ) -> Self {
         let message = error.err_type().to_string();
-        let message = if message.contains("reserved") || message.contains("disabled") {
+        let message = if matches!(error.err_type(), ParseErrorType::ExprTooDeep) {
+            format!(
+                "expressions or blocks are nested too deeply (more than {} levels); flatten them \
+                 with intermediate variables",
+                limits.max_expr_depth
+            )
+        } else if message.contains("reserved") || message.contains("disabled") {
             format!(
                 "{message}: reward programs cannot use eval, import, print, debug or any other \
                  access outside the state they are given"
@@ -143,6 +155,14 @@ impl RewardError {
                     None => (ErrorKind::Runtime, text),
                 }
             }
+            EvalAltResult::ErrorFunctionNotFound(..) => (
+                ErrorKind::Runtime,
+                format!(
+                    "{}; reward programs have Rhai's arithmetic, math, array, map and string \
+                     functions plus the reward helpers (norm, dist, dot, cross, clamp, tolerance, ...)",
+                    without_position(&inner.to_string())
+                ),
+            ),
             other => (ErrorKind::Runtime, without_position(&other.to_string())),
         };
         Self::at(kind, message, file, source, position)
@@ -150,7 +170,7 @@ impl RewardError {
 
     /// The same error, marked with the step it happened at.
     pub fn with_step(mut self, step: usize) -> Self {
-        self.step = Some(step);
+        self.step = Some(u32::try_from(step).unwrap_or(u32::MAX));
         self
     }
 }
@@ -181,7 +201,7 @@ impl fmt::Display for RewardError {
                     write!(
                         f,
                         "\n{gutter} |\n{line} | {text}\n{gutter} | {}^",
-                        " ".repeat(column.saturating_sub(1))
+                        " ".repeat(column.saturating_sub(1) as usize)
                     )?;
                 }
                 Ok(())

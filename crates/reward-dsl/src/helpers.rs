@@ -8,6 +8,8 @@
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FLOAT, INT};
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
+type Unary = fn(f64) -> f64;
+type Binary = fn(f64, f64) -> f64;
 
 /// A 3-vector in a reward program.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -249,7 +251,7 @@ pub fn register(engine: &mut Engine) {
         });
 
     // Scalars, accepting integers and floats alike.
-    let unary: [(&str, fn(f64) -> f64); 4] = [
+    let unary: [(&str, Unary); 4] = [
         ("exp", f64::exp),
         ("tanh", f64::tanh),
         ("sqrt", f64::sqrt),
@@ -260,7 +262,7 @@ pub fn register(engine: &mut Engine) {
             Ok(f(number(&x, name, "x")?))
         });
     }
-    let binary: [(&str, fn(f64, f64) -> f64); 2] = [("min", f64::min), ("max", f64::max)];
+    let binary: [(&str, Binary); 2] = [("min", f64::min), ("max", f64::max)];
     for (name, f) in binary {
         engine.register_fn(name, move |a: Dynamic, b: Dynamic| -> Result<f64> {
             Ok(f(number(&a, name, "a")?, number(&b, name, "b")?))

@@ -243,7 +243,7 @@ impl RewardProgram {
         scope.push("state", ScriptState::empty(table.clone()));
         let ast = engine
             .compile_with_scope(&scope, source)
-            .map_err(|e| RewardError::from_parse(&e, file, source))?;
+            .map_err(|e| RewardError::from_parse(&e, file, source, limits))?;
         if let Some((name, line, column)) = state_field_reads(source)
             .into_iter()
             .find(|(name, _, _)| !table.has(name))
