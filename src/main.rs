@@ -30,6 +30,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print every registered env's state schema as Markdown tables (for the docs).
+    #[command(hide = true)]
+    SchemaDocs,
     /// Run a fixed policy and report mean return, success rate and env steps per second.
     Rollout {
         #[command(flatten)]
@@ -181,6 +184,16 @@ fn run(cli: Cli) -> Result<()> {
             println!(
                 "mjcf:<path>    any MJCF model with actuators: qpos+qvel observation, ctrl action"
             );
+        }
+        Command::SchemaDocs => {
+            for registration in REGISTRY {
+                let env = (registration.make)(&EnvOptions::default())?;
+                println!(
+                    "### `{}`\n\n{}",
+                    registration.name,
+                    env.spec().schema_markdown()
+                );
+            }
         }
         Command::Describe { env, json } => {
             let env = env.make()?;

@@ -119,6 +119,24 @@ impl TaskSpec {
         text
     }
 
+    /// The state schema as a Markdown table, for the reward language reference.
+    pub fn schema_markdown(&self) -> String {
+        let mut table =
+            String::from("| field | shape | unit | frame | description |\n|---|---|---|---|---|\n");
+        for field in &self.state_schema {
+            let shape = if field.shape.is_empty() {
+                "scalar".to_string()
+            } else {
+                format!("{:?}", field.shape)
+            };
+            table.push_str(&format!(
+                "| `{}` | {shape} | {} | {} | {} |\n",
+                field.name, field.unit, field.frame, field.description
+            ));
+        }
+        table
+    }
+
     /// The `[start, end)` range of a field in the flat state vector.
     pub fn field_range(&self, name: &str) -> Option<std::ops::Range<usize>> {
         let mut start = 0;

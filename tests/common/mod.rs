@@ -1,5 +1,8 @@
 //! Running the real `rewardgen` binary, as a user runs it.
 
+// Each test file is its own crate and uses a different part of these helpers.
+#![allow(dead_code)]
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
