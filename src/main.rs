@@ -166,14 +166,14 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Envs => {
             println!(
-                "{:<14} {:>4} {:>4} {:>8} {:>8}",
+                "{:<16} {:>4} {:>4} {:>8} {:>8}",
                 "env", "obs", "act", "rate_hz", "episode"
             );
             for registration in REGISTRY {
                 let env = (registration.make)(&EnvOptions::default())?;
                 let spec = env.spec();
                 println!(
-                    "{:<14} {:>4} {:>4} {:>8.1} {:>8}",
+                    "{:<16} {:>4} {:>4} {:>8.1} {:>8}",
                     spec.name,
                     spec.observation_space.flat_dim(),
                     spec.action_space.flat_dim(),
@@ -182,7 +182,7 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
             println!(
-                "mjcf:<path>    any MJCF model with actuators: qpos+qvel observation, ctrl action"
+                "mjcf:<path>      any MJCF model with actuators: qpos+qvel observation, ctrl action"
             );
         }
         Command::SchemaDocs => {

@@ -183,3 +183,44 @@ fn binary_runs_from_any_directory_without_ld_library_path() {
         .unwrap();
     assert!(stdout(&output).contains("franka-push"));
 }
+
+#[test]
+fn envs_lists_the_quadruped_tasks() {
+    let out = stdout(&rewardgen(&["envs"]));
+    for name in ["quadruped-walk", "quadruped-turn", "quadruped-stand"] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} listed"));
+        assert_eq!(line.split_whitespace().nth(4), Some("500"), "{line}");
+    }
+}
+
+#[test]
+fn scripted_trot_moves_forward_and_rarely_falls() {
+    let stats = rollout_json(&[
+        "--env",
+        "quadruped-walk",
+        "--policy",
+        "scripted",
+        "--episodes",
+        "10",
+    ]);
+    let info = &stats["final_info"];
+    let velocity = info["mean_forward_velocity"].as_f64().unwrap();
+    let fall_rate = info["fell"].as_f64().unwrap();
+    assert!(velocity > 0.2, "mean forward velocity {velocity}");
+    assert!(fall_rate <= 0.2, "fall rate {fall_rate}");
+}
+
+#[test]
+fn random_actions_run_on_every_quadruped_task() {
+    for env in ["quadruped-walk", "quadruped-turn", "quadruped-stand"] {
+        let stats = rollout_json(&["--env", env, "--episodes", "2"]);
+        assert_eq!(stats["episodes"], 2, "{env}");
+        assert!(
+            stats["final_info"]["fell"].as_f64().is_some(),
+            "{env} reports falls"
+        );
+    }
+}

@@ -12,11 +12,13 @@ mod assets;
 mod franka;
 mod math;
 mod mjcf;
+mod quadruped;
 mod rollout;
 mod spec;
 
 pub use franka::{FrankaConfig, FrankaEnv, FrankaPush, FrankaReach, FrankaTask};
 pub use mjcf::MjcfEnv;
+pub use quadruped::{QuadrupedConfig, QuadrupedEnv, QuadrupedStand, QuadrupedTurn, QuadrupedWalk};
 pub use rollout::{RolloutPolicy, RolloutStats, rollout};
 pub use spec::{EnvError, EnvOptions, StateField, TaskEnv, TaskSpec};
 
@@ -43,6 +45,18 @@ pub const REGISTRY: &[Registration] = &[
                 options,
             ))?))
         },
+    },
+    Registration {
+        name: "quadruped-walk",
+        make: |options| Ok(Box::new(QuadrupedWalk::from_options(options)?)),
+    },
+    Registration {
+        name: "quadruped-turn",
+        make: |options| Ok(Box::new(QuadrupedTurn::from_options(options)?)),
+    },
+    Registration {
+        name: "quadruped-stand",
+        make: |options| Ok(Box::new(QuadrupedStand::from_options(options)?)),
     },
 ];
 

@@ -127,6 +127,16 @@ impl Sim {
         })
     }
 
+    /// The geoms in contact with `geom`, once per contact point.
+    pub fn touching(&self, geom: usize) -> impl Iterator<Item = usize> + '_ {
+        self.contact_pairs()
+            .filter_map(move |(a, b)| match (a == geom, b == geom) {
+                (true, _) => Some(b),
+                (_, true) => Some(a),
+                _ => None,
+            })
+    }
+
     fn contact_pairs(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         self.data
             .contact()
