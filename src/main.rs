@@ -76,12 +76,16 @@ struct EnvArgs {
     /// Physics steps per action; sets the control rate (default: the env's own).
     #[arg(long)]
     frame_skip: Option<usize>,
+    /// Model file for envs that load one (half-cheetah: Gymnasium's half_cheetah.xml).
+    #[arg(long)]
+    model: Option<PathBuf>,
 }
 
 impl EnvArgs {
     fn make(&self) -> Result<Box<dyn TaskEnv>> {
         let options = EnvOptions {
             frame_skip: self.frame_skip,
+            model: self.model.clone(),
         };
         envs::make(&self.env, &options).with_context(|| format!("cannot build env '{}'", self.env))
     }
@@ -182,7 +186,8 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
             println!(
-                "mjcf:<path>      any MJCF model with actuators: qpos+qvel observation, ctrl action"
+                "half-cheetah     Gymnasium's HalfCheetah-v5 on the model given with --model PATH\n\
+                 mjcf:<path>      any MJCF model with actuators: qpos+qvel observation, ctrl action"
             );
         }
         Command::SchemaDocs => {

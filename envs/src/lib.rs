@@ -10,6 +10,7 @@
 
 mod assets;
 mod franka;
+mod half_cheetah;
 mod math;
 mod mjcf;
 mod quadruped;
@@ -17,6 +18,7 @@ mod rollout;
 mod spec;
 
 pub use franka::{FrankaConfig, FrankaEnv, FrankaPush, FrankaReach, FrankaTask};
+pub use half_cheetah::HalfCheetah;
 pub use mjcf::MjcfEnv;
 pub use quadruped::{QuadrupedConfig, QuadrupedEnv, QuadrupedStand, QuadrupedTurn, QuadrupedWalk};
 pub use rollout::{RolloutPolicy, RolloutStats, rollout};
@@ -63,10 +65,16 @@ pub const REGISTRY: &[Registration] = &[
 /// The prefix that selects the generic MJCF environment: `mjcf:<path>`.
 pub const MJCF_PREFIX: &str = "mjcf:";
 
+/// The Gymnasium HalfCheetah-v5 port, which loads the model given by `EnvOptions::model`.
+pub const HALF_CHEETAH: &str = "half-cheetah";
+
 /// Builds an environment by name.
 pub fn make(name: &str, options: &EnvOptions) -> Result<Box<dyn TaskEnv>, EnvError> {
     if let Some(path) = name.strip_prefix(MJCF_PREFIX) {
         return Ok(Box::new(MjcfEnv::new(std::path::Path::new(path), options)?));
+    }
+    if name == HALF_CHEETAH {
+        return Ok(Box::new(HalfCheetah::new(options)?));
     }
     let registration =
         REGISTRY
@@ -77,6 +85,7 @@ pub fn make(name: &str, options: &EnvOptions) -> Result<Box<dyn TaskEnv>, EnvErr
                 known: REGISTRY
                     .iter()
                     .map(|r| r.name)
+                    .chain([HALF_CHEETAH])
                     .collect::<Vec<_>>()
                     .join(", "),
             })?;

@@ -12,13 +12,17 @@ pub enum EnvError {
     NoActuators { path: String },
     #[error("invalid env option: {0}")]
     InvalidOption(String),
+    #[error("{env} needs --model PATH: {hint}")]
+    MissingModel { env: String, hint: String },
 }
 
 /// Options that apply to every env; `None` keeps the env's default.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EnvOptions {
     /// Physics steps per action (the control rate is `1 / (frame_skip * timestep)`).
     pub frame_skip: Option<usize>,
+    /// The model file, for envs that load a model the user brings (`half-cheetah`).
+    pub model: Option<std::path::PathBuf>,
 }
 
 /// One field of the state a reward program can read.

@@ -189,6 +189,7 @@ fn frame_skip_sets_the_control_rate() {
         "franka-push",
         &EnvOptions {
             frame_skip: Some(250),
+            ..EnvOptions::default()
         },
     )
     .unwrap();
@@ -204,6 +205,7 @@ fn frame_skip_sets_the_control_rate() {
         "franka-push",
         &EnvOptions {
             frame_skip: Some(0),
+            ..EnvOptions::default()
         },
     )
     .err()

@@ -267,6 +267,7 @@ fn observation_matches_the_documented_layout() {
 fn frame_skip_sets_the_control_rate() {
     let options = EnvOptions {
         frame_skip: Some(10),
+        ..EnvOptions::default()
     };
     for name in ENVS {
         assert_eq!(make(name, &options).unwrap().spec().control_hz(), 25.0);
@@ -274,6 +275,7 @@ fn frame_skip_sets_the_control_rate() {
             name,
             &EnvOptions {
                 frame_skip: Some(0),
+                ..EnvOptions::default()
             },
         )
         .err()
