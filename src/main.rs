@@ -1,6 +1,8 @@
 //! `rewardgen`: the command-line front end. It parses arguments and wires the crates
 //! together; the work itself lives in the library crates.
 
+mod train;
+
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use envs::{EnvOptions, REGISTRY, RolloutPolicy, TaskEnv};
@@ -49,6 +51,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Train a policy with PPO or GRPO, with a reward program or the env's own reward.
+    Train(train::TrainArgs),
+    /// Evaluate a run's trained policy: success rate, return, length, reward components.
+    Eval(train::EvalArgs),
     /// Compile a reward program and dry-run it on states from random rollouts of the env.
     Check {
         #[command(flatten)]
@@ -190,6 +196,8 @@ fn run(cli: Cli) -> Result<()> {
                  mjcf:<path>      any MJCF model with actuators: qpos+qvel observation, ctrl action"
             );
         }
+        Command::Train(args) => train::train(&args)?,
+        Command::Eval(args) => train::eval(&args)?,
         Command::SchemaDocs => {
             for registration in REGISTRY {
                 let env = (registration.make)(&EnvOptions::default())?;

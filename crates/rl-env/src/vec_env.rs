@@ -162,6 +162,19 @@ impl VecEnv {
         let seeds: Vec<Option<u64>> = (0..self.num_envs)
             .map(|i| seed.map(|s| s.wrapping_add(i as u64)))
             .collect();
+        self.reset_with(seeds)
+    }
+
+    /// Resets sub-env `i` with `seeds[i]`, for runs whose envs must share initial states.
+    ///
+    /// # Panics
+    /// If `seeds.len()` differs from the number of sub-envs.
+    pub fn reset_each(&mut self, seeds: &[u64]) -> Vec<Vec<f64>> {
+        assert_eq!(seeds.len(), self.num_envs, "one seed per sub-env");
+        self.reset_with(seeds.iter().map(|s| Some(*s)).collect())
+    }
+
+    fn reset_with(&mut self, seeds: Vec<Option<u64>>) -> Vec<Vec<f64>> {
         self.dispatch(seeds, Command::Reset)
             .into_iter()
             .flat_map(|reply| match reply {

@@ -1,0 +1,172 @@
+//! The policy: a Gaussian actor with a state-independent log-std and a separate critic, each a
+//! 64×64 tanh MLP with orthogonal initialization, as CleanRL's `ppo_continuous_action.py`.
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// ln(2π).
+const LN_2PI: f32 = 1.837_877_1;
+
+/// A linear layer with an orthogonal weight of the given gain and a zero bias.
+fn orthogonal_linear(inputs: usize, outputs: usize, gain: f64, device: &Device) -> Linear {
+    let mut layer = LinearConfig::new(inputs, outputs)
+        .with_initializer(Initializer::Orthogonal { gain })
+        .init(device);
+    // LinearConfig uses one initializer for weight and bias; orthogonal needs rank 2.
+    layer.bias = Some(Initializer::Zeros.init([outputs], device));
+    layer
+}
+
+/// Two tanh hidden layers and a linear output.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    hidden1: Linear,
+    hidden2: Linear,
+    output: Linear,
+}
+
+impl Mlp {
+    fn new(
+        inputs: usize,
+        hidden: usize,
+        outputs: usize,
+        output_gain: f64,
+        device: &Device,
+    ) -> Self {
+        let gain = 2f64.sqrt();
+        Self {
+            hidden1: orthogonal_linear(inputs, hidden, gain, device),
+            hidden2: orthogonal_linear(hidden, hidden, gain, device),
+            output: orthogonal_linear(hidden, outputs, output_gain, device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let h = self.hidden1.forward(x).tanh();
+        let h = self.hidden2.forward(h).tanh();
+        self.output.forward(h)
+    }
+}
+
+/// Actor and critic.
+#[derive(Module, Debug)]
+pub struct Agent {
+    actor: Mlp,
+    critic: Mlp,
+    log_std: Param<Tensor<1>>,
+}
+
+impl Agent {
+    /// Hidden layers get gain √2, the actor's output 0.01 and the critic's 1 (CleanRL);
+    /// the log-std starts at 0.
+    pub fn new(obs_dim: usize, act_dim: usize, hidden: usize, device: &Device) -> Self {
+        Self {
+            actor: Mlp::new(obs_dim, hidden, act_dim, 0.01, device),
+            critic: Mlp::new(obs_dim, hidden, 1, 1.0, device),
+            log_std: Param::from_tensor(Tensor::zeros([act_dim], device)),
+        }
+    }
+
+    /// The critic's value of each observation, `[batch]`.
+    pub fn value(&self, obs: Tensor<2>) -> Tensor<1> {
+        self.critic.forward(obs).squeeze_dim(1)
+    }
+
+    /// The mean action of each observation, `[batch, act_dim]`.
+    pub fn action_mean(&self, obs: Tensor<2>) -> Tensor<2> {
+        self.actor.forward(obs)
+    }
+
+    /// The log-std of the action distribution, `[act_dim]`.
+    pub fn log_std(&self) -> Tensor<1> {
+        self.log_std.val()
+    }
+
+    /// Log-probability of `actions` under the policy at `obs` (`[batch]`) and the entropy of
+    /// the action distribution (`[1]`, the same for every observation).
+    pub fn log_prob_entropy(&self, obs: Tensor<2>, actions: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
+        let mean = self.action_mean(obs);
+        let log_std = self.log_std.val().unsqueeze_dim::<2>(0);
+        let z = (actions - mean) / log_std.clone().exp();
+        let log_prob = (z.square().mul_scalar(-0.5) - log_std.clone() - 0.5 * LN_2PI)
+            .sum_dim(1)
+            .squeeze_dim::<1>(1);
+        let entropy = (log_std + 0.5 * (1.0 + LN_2PI)).sum();
+        (log_prob, entropy)
+    }
+}
+
+/// Sums the squares of every parameter gradient of a module.
+struct SquaredGradientSum<'a> {
+    grads: &'a GradientsParams,
+    sum: Option<Tensor<1>>,
+}
+
+impl ModuleVisitor for SquaredGradientSum<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if let Some(grad) = self.grads.get::<D>(param.id) {
+            let squares = grad.square().sum();
+            self.sum = Some(match self.sum.take() {
+                Some(sum) => sum + squares,
+                None => squares,
+            });
+        }
+    }
+}
+
+/// Multiplies every parameter gradient of a module by one factor.
+struct ScaleGradients<'a> {
+    grads: &'a mut GradientsParams,
+    factor: f32,
+}
+
+impl ModuleVisitor for ScaleGradients<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if let Some(grad) = self.grads.remove::<D>(param.id) {
+            self.grads.register(param.id, grad.mul_scalar(self.factor));
+        }
+    }
+}
+
+/// The L2 norm of all of a module's gradients taken together.
+pub fn global_grad_norm<M: Module>(module: &M, grads: &GradientsParams) -> f32 {
+    let mut visitor = SquaredGradientSum { grads, sum: None };
+    module.visit(&mut visitor);
+    visitor
+        .sum
+        .map_or(0.0, |sum| sum.sqrt().into_scalar::<f32>())
+}
+
+/// Global-norm clipping: when the norm of all gradients together exceeds `max_norm`, scales
+/// every gradient by the same factor so that it equals `max_norm` (burn's own
+/// `GradientClippingConfig::Norm` clips each tensor on its own). Returns the norm before.
+pub fn clip_grad_norm<M: Module>(module: &M, grads: &mut GradientsParams, max_norm: f32) -> f32 {
+    let norm = global_grad_norm(module, grads);
+    if norm > max_norm {
+        module.visit(&mut ScaleGradients {
+            grads,
+            factor: max_norm / (norm + 1e-6),
+        });
+    }
+    norm
+}
+
+/// A `[rows, cols]` tensor from row-major values.
+pub fn matrix(values: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(values, [rows, cols]), device)
+}
+
+/// A `[len]` tensor.
+pub fn vector(values: Vec<f32>, device: &Device) -> Tensor<1> {
+    let len = values.len();
+    Tensor::from_data(TensorData::new(values, [len]), device)
+}
+
+/// A tensor's values.
+pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .try_into_vec_as::<f32>()
+        .expect("float tensor reads back as f32")
+}

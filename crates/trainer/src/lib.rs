@@ -1,0 +1,29 @@
+//! PPO and GRPO for continuous actions on burn, CPU (`flex`) by default.
+//!
+//! - [`TrainConfig`]: every hyperparameter, with CleanRL's defaults.
+//! - [`Trainer`]: one update at a time: collect a rollout, estimate advantages (GAE for PPO,
+//!   group-relative returns for GRPO), run the minibatch epochs with global-norm clipping.
+//! - [`Run`] and [`train`]: a run directory with `config.toml`, `metrics.jsonl` and
+//!   checkpoints, resumable after a stop or a kill.
+//! - [`evaluate`]: a trained policy's success rate, return and reward components.
+
+pub mod advantage;
+mod agent;
+mod config;
+mod envs;
+mod error;
+mod eval;
+pub mod metrics;
+pub mod normalize;
+mod policy;
+mod run;
+mod trainer;
+
+pub use agent::{Agent, clip_grad_norm, global_grad_norm};
+pub use config::{Algorithm, TrainConfig};
+pub use envs::{TrainEnv, TrainEnvs, make_env, make_envs};
+pub use error::TrainError;
+pub use eval::{EvalReport, evaluate};
+pub use policy::{Decision, Policy};
+pub use run::{Run, RunConfig, RunEnd, RunSetup, train};
+pub use trainer::Trainer;

@@ -1,0 +1,119 @@
+//! Observation and reward normalization across a batch of envs, with rl-env's
+//! `RunningMeanStd` (the statistics `NormalizeObservation` and `NormalizeReward` keep). The
+//! trainer keeps one set for all envs, as Stable-Baselines3's `VecNormalize` does, so a
+//! checkpoint holds exactly the statistics the policy was trained under.
+
+use rl_env::wrappers::RunningMeanStd;
+use serde::{Deserialize, Serialize};
+
+const EPSILON: f64 = 1e-8;
+/// Normalized observations and rewards are clipped to ±this (CleanRL and Gymnasium: 10).
+pub const CLIP: f64 = 10.0;
+
+/// Running observation statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObsNormalizer {
+    pub stats: RunningMeanStd,
+    pub enabled: bool,
+}
+
+impl ObsNormalizer {
+    pub fn new(dim: usize, enabled: bool) -> Self {
+        Self {
+            stats: RunningMeanStd::new(dim),
+            enabled,
+        }
+    }
+
+    /// Folds a batch of observations into the statistics.
+    pub fn update(&mut self, batch: &[Vec<f64>]) {
+        if self.enabled {
+            batch.iter().for_each(|obs| self.stats.update(obs));
+        }
+    }
+
+    /// One observation, normalized and clipped, as the policy's input.
+    pub fn normalize(&self, obs: &[f64]) -> Vec<f32> {
+        if !self.enabled {
+            return obs.iter().map(|v| *v as f32).collect();
+        }
+        obs.iter()
+            .zip(self.stats.mean.iter().zip(&self.stats.var))
+            .map(|(v, (m, var))| ((v - m) / (var + EPSILON).sqrt()).clamp(-CLIP, CLIP) as f32)
+            .collect()
+    }
+}
+
+/// Scales rewards by the running standard deviation of each env's discounted return.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RewardScaler {
+    pub stats: RunningMeanStd,
+    pub enabled: bool,
+    gamma: f64,
+    #[serde(skip)]
+    returns: Vec<f64>,
+}
+
+impl RewardScaler {
+    pub fn new(num_envs: usize, gamma: f64, enabled: bool) -> Self {
+        Self {
+            stats: RunningMeanStd::new(1),
+            enabled,
+            gamma,
+            returns: vec![0.0; num_envs],
+        }
+    }
+
+    /// Scales one step's rewards of all envs; `dones` reset the discounted returns after use.
+    pub fn scale(&mut self, rewards: &[f64], dones: &[bool]) -> Vec<f64> {
+        if !self.enabled {
+            return rewards.to_vec();
+        }
+        self.returns.resize(rewards.len(), 0.0);
+        for (ret, r) in self.returns.iter_mut().zip(rewards) {
+            *ret = *ret * self.gamma + r;
+            self.stats.update(&[*ret]);
+        }
+        let std = (self.stats.var[0] + EPSILON).sqrt();
+        for (ret, done) in self.returns.iter_mut().zip(dones) {
+            if *done {
+                *ret = 0.0;
+            }
+        }
+        rewards
+            .iter()
+            .map(|r| (r / std).clamp(-CLIP, CLIP))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observations_are_centred_and_clipped() {
+        let mut norm = ObsNormalizer::new(1, true);
+        norm.update(&[vec![1.0], vec![3.0]]);
+        let centred = norm.normalize(&[2.0]);
+        assert!(centred[0].abs() < 1e-3, "{centred:?}");
+        assert_eq!(norm.normalize(&[1e9])[0] as f64, CLIP);
+        let off = ObsNormalizer::new(1, false);
+        assert_eq!(off.normalize(&[7.5]), vec![7.5f32]);
+    }
+
+    #[test]
+    fn rewards_are_divided_by_the_return_std() {
+        let mut scaler = RewardScaler::new(2, 0.9, true);
+        let mut last = Vec::new();
+        for _ in 0..200 {
+            last = scaler.scale(&[1.0, 2.0], &[false, false]);
+        }
+        let std = (scaler.stats.var[0] + EPSILON).sqrt();
+        assert!((last[0] - 1.0 / std).abs() < 1e-12 && (last[1] - 2.0 / std).abs() < 1e-12);
+        assert_eq!(
+            RewardScaler::new(1, 0.9, false).scale(&[3.0], &[true]),
+            vec![3.0]
+        );
+    }
+}

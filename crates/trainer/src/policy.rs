@@ -1,0 +1,114 @@
+//! Acting with a trained agent: batched inference without autodiff.
+
+use crate::agent::{Agent, matrix, values};
+use crate::normalize::ObsNormalizer;
+use burn::module::Module;
+use burn::tensor::Device;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+/// What the policy decided for a batch of observations.
+pub struct Decision {
+    /// Actions as sampled (before any clipping by the env).
+    pub actions: Vec<Vec<f64>>,
+    /// Log-probability of each action under the policy.
+    pub log_probs: Vec<f64>,
+    /// The critic's value of each observation.
+    pub values: Vec<f64>,
+    /// The normalized observations the decision was made on, row-major.
+    pub inputs: Vec<f32>,
+}
+
+/// An agent on the plain (non-autodiff) device, with the observation statistics it was
+/// trained under.
+pub struct Policy {
+    agent: Agent,
+    device: Device,
+    log_std: Vec<f64>,
+    obs_dim: usize,
+}
+
+/// A standard normal sample (Box-Muller), from the run's own seeded generator so that action
+/// noise never depends on the backend.
+pub fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random_range(0.0..1.0);
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+impl Policy {
+    /// Snapshots an autodiff agent for acting.
+    pub fn new(agent: &Agent, obs_dim: usize) -> Self {
+        let agent = agent.valid();
+        let device = agent.log_std().device();
+        let log_std = values(agent.log_std()).into_iter().map(f64::from).collect();
+        Self {
+            agent,
+            device,
+            log_std,
+            obs_dim,
+        }
+    }
+
+    /// Normalizes a batch of raw observations.
+    pub fn inputs(&self, normalizer: &ObsNormalizer, observations: &[Vec<f64>]) -> Vec<f32> {
+        observations
+            .iter()
+            .flat_map(|o| normalizer.normalize(o))
+            .collect()
+    }
+
+    /// The critic's values of normalized observations.
+    pub fn values(&self, inputs: Vec<f32>) -> Vec<f64> {
+        let rows = inputs.len() / self.obs_dim;
+        let obs = matrix(inputs, rows, self.obs_dim, &self.device);
+        values(self.agent.value(obs))
+            .into_iter()
+            .map(f64::from)
+            .collect()
+    }
+
+    /// Samples an action for each observation (the mean when `deterministic`), with its
+    /// log-probability and the critic's value.
+    pub fn decide(
+        &self,
+        normalizer: &ObsNormalizer,
+        observations: &[Vec<f64>],
+        rng: &mut ChaCha8Rng,
+        deterministic: bool,
+    ) -> Decision {
+        let inputs = self.inputs(normalizer, observations);
+        let rows = observations.len();
+        let obs = matrix(inputs.clone(), rows, self.obs_dim, &self.device);
+        let means = values(self.agent.action_mean(obs.clone()));
+        let values_out = values(self.agent.value(obs))
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        let act_dim = self.log_std.len();
+        let mut actions = Vec::with_capacity(rows);
+        let mut log_probs = Vec::with_capacity(rows);
+        let half_ln_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+        for row in means.chunks(act_dim) {
+            let mut action = Vec::with_capacity(act_dim);
+            let mut log_prob = 0.0;
+            for (mean, log_std) in row.iter().zip(&self.log_std) {
+                let z = if deterministic {
+                    0.0
+                } else {
+                    standard_normal(rng)
+                };
+                action.push(f64::from(*mean) + log_std.exp() * z);
+                log_prob += -0.5 * z * z - log_std - half_ln_2pi;
+            }
+            actions.push(action);
+            log_probs.push(log_prob);
+        }
+        Decision {
+            actions,
+            log_probs,
+            values: values_out,
+            inputs,
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! A training run on disk: `config.toml`, the reward program, `metrics.jsonl` and
+//! `checkpoints/`. Runs resume from their last checkpoint.
+
+use crate::agent::Agent;
+use crate::envs::{TrainEnvs, make_envs};
+use crate::metrics::{MetricsLog, MetricsRow, read_metrics};
+use crate::normalize::{ObsNormalizer, RewardScaler};
+use crate::{TrainConfig, TrainError, Trainer};
+use burn::module::Module;
+use envs::EnvOptions;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use reward_dsl::{Limits, RewardProgram};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// What a run trains on, as written in its `config.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSetup {
+    /// The env name.
+    pub env: String,
+    /// Env options (frame skip, model file).
+    #[serde(default)]
+    pub env_options: EnvOptions,
+    /// Where the reward program came from; the run keeps its own copy as `reward.rhai`.
+    pub reward_source: Option<PathBuf>,
+}
+
+/// The whole `config.toml` of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub run: RunSetup,
+    pub train: TrainConfig,
+}
+
+/// Learner state beside the weights: written as `checkpoints/latest/state.json`.
+#[derive(Serialize, Deserialize)]
+struct CheckpointState {
+    global_step: u64,
+    update: u64,
+    obs_norm: ObsNormalizer,
+    reward_scaler: RewardScaler,
+    rng_seed: [u8; 32],
+    rng_stream: u64,
+    rng_word_pos: u128,
+    obs_dim: usize,
+    act_dim: usize,
+}
+
+const CONFIG_FILE: &str = "config.toml";
+const REWARD_FILE: &str = "reward.rhai";
+const METRICS_FILE: &str = "metrics.jsonl";
+const CHECKPOINTS: &str = "checkpoints";
+
+/// How a call to [`train`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Every configured step was taken.
+    Finished,
+    /// The stop flag was raised; the last update is checkpointed and the run can resume.
+    Stopped,
+}
+
+/// A run directory.
+pub struct Run {
+    pub dir: PathBuf,
+    pub config: RunConfig,
+}
+
+impl Run {
+    /// Starts a new run in `dir`, which must not hold a run already.
+    pub fn create(dir: &Path, setup: RunSetup, train: TrainConfig) -> Result<Self, TrainError> {
+        train.validate().map_err(TrainError::Config)?;
+        if dir.join(CONFIG_FILE).exists() {
+            return Err(TrainError::file(
+                dir,
+                "already holds a run; resume it with --resume, or choose another --out",
+            ));
+        }
+        std::fs::create_dir_all(dir.join(CHECKPOINTS)).map_err(|e| TrainError::file(dir, e))?;
+        if let Some(source) = &setup.reward_source {
+            std::fs::copy(source, dir.join(REWARD_FILE))
+                .map_err(|e| TrainError::file(source, e))?;
+        }
+        let config = RunConfig { run: setup, train };
+        let text = toml::to_string_pretty(&config).map_err(|e| TrainError::file(dir, e))?;
+        let path = dir.join(CONFIG_FILE);
+        std::fs::write(&path, text).map_err(|e| TrainError::file(&path, e))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            config,
+        })
+    }
+
+    /// Opens an existing run.
+    pub fn open(dir: &Path) -> Result<Self, TrainError> {
+        let path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| TrainError::file(&path, format!("no run here: {e}")))?;
+        let config: RunConfig = toml::from_str(&text).map_err(|e| TrainError::file(&path, e))?;
+        config
+            .train
+            .validate()
+            .map_err(|e| TrainError::file(&path, e))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            config,
+        })
+    }
+
+    /// The run's reward program, compiled for its env, if it has one.
+    pub fn reward_program(
+        &self,
+        schema: &[envs::StateField],
+    ) -> Result<Option<RewardProgram>, TrainError> {
+        if self.config.run.reward_source.is_none() {
+            return Ok(None);
+        }
+        let path = self.dir.join(REWARD_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| TrainError::file(&path, e))?;
+        RewardProgram::compile_bytes(
+            &bytes,
+            &path.display().to_string(),
+            schema,
+            &Limits::default(),
+        )
+        .map(Some)
+        .map_err(|e| TrainError::Reward(Box::new(e)))
+    }
+
+    /// The run's envs, each with the reward program.
+    pub fn envs(&self, num_envs: usize, threads: usize) -> Result<TrainEnvs, TrainError> {
+        let setup = &self.config.run;
+        let probe = envs::make(&setup.env, &setup.env_options)?;
+        let program = self.reward_program(&probe.spec().state_schema)?;
+        make_envs(
+            &setup.env,
+            &setup.env_options,
+            program.as_ref(),
+            num_envs,
+            threads,
+        )
+    }
+
+    /// The metrics written so far.
+    pub fn metrics(&self) -> Result<Vec<MetricsRow>, TrainError> {
+        let path = self.dir.join(METRICS_FILE);
+        if path.exists() {
+            read_metrics(&path)
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
+    /// Removes metrics rows of updates after `update`: a resumed run redoes them.
+    fn drop_metrics_after(&self, update: u64) -> Result<(), TrainError> {
+        let rows = self.metrics()?;
+        if rows
+            .iter()
+            .all(|row| row.get("update").is_some_and(|u| *u <= update as f64))
+        {
+            return Ok(());
+        }
+        let kept: Vec<String> = rows
+            .iter()
+            .filter(|row| row.get("update").is_some_and(|u| *u <= update as f64))
+            .map(|row| serde_json::to_string(row).expect("metrics rows serialize"))
+            .collect();
+        let path = self.dir.join(METRICS_FILE);
+        std::fs::write(
+            &path,
+            kept.join("\n") + if kept.is_empty() { "" } else { "\n" },
+        )
+        .map_err(|e| TrainError::file(&path, e))
+    }
+
+    fn checkpoint_dir(&self) -> PathBuf {
+        self.dir.join(CHECKPOINTS).join("latest")
+    }
+
+    /// Writes the learner's state, replacing the previous checkpoint only once the new one is
+    /// complete, so a kill at any moment leaves one whole checkpoint.
+    pub fn save_checkpoint(&self, trainer: &Trainer) -> Result<(), TrainError> {
+        let root = self.dir.join(CHECKPOINTS);
+        let fresh = root.join("latest.new");
+        let old = root.join("latest.old");
+        let latest = self.checkpoint_dir();
+        let _ = std::fs::remove_dir_all(&fresh);
+        std::fs::create_dir_all(&fresh).map_err(|e| TrainError::file(&fresh, e))?;
+        trainer
+            .agent
+            .clone()
+            .save_file(fresh.join("model.bpk"))
+            .map_err(|e| TrainError::file(&fresh, e))?;
+        trainer
+            .optimizer
+            .save(fresh.join("optimizer.bpk"))
+            .map_err(|e| TrainError::file(&fresh, e))?;
+        let state = CheckpointState {
+            global_step: trainer.global_step,
+            update: trainer.update,
+            obs_norm: trainer.obs_norm.clone(),
+            reward_scaler: trainer.reward_scaler.clone(),
+            rng_seed: trainer.rng.get_seed(),
+            rng_stream: trainer.rng.get_stream(),
+            rng_word_pos: trainer.rng.get_word_pos(),
+            obs_dim: trainer.obs_dim(),
+            act_dim: trainer.act_dim(),
+        };
+        let state_path = fresh.join("state.json");
+        let text =
+            serde_json::to_string_pretty(&state).map_err(|e| TrainError::file(&state_path, e))?;
+        std::fs::write(&state_path, text).map_err(|e| TrainError::file(&state_path, e))?;
+        let _ = std::fs::remove_dir_all(&old);
+        if latest.exists() {
+            std::fs::rename(&latest, &old).map_err(|e| TrainError::file(&latest, e))?;
+        }
+        std::fs::rename(&fresh, &latest).map_err(|e| TrainError::file(&fresh, e))?;
+        let _ = std::fs::remove_dir_all(&old);
+        Ok(())
+    }
+
+    /// Restores a learner from the last checkpoint (or the one being replaced when a kill
+    /// interrupted the swap).
+    pub fn load_checkpoint(&self) -> Result<Trainer, TrainError> {
+        let mut dir = self.checkpoint_dir();
+        if !dir.exists() {
+            dir = self.dir.join(CHECKPOINTS).join("latest.old");
+        }
+        let state_path = dir.join("state.json");
+        let text = std::fs::read_to_string(&state_path)
+            .map_err(|e| TrainError::checkpoint(&state_path, e))?;
+        let state: CheckpointState =
+            serde_json::from_str(&text).map_err(|e| TrainError::checkpoint(&state_path, e))?;
+        let mut trainer = Trainer::new(self.config.train.clone(), state.obs_dim, state.act_dim);
+        let agent = Agent::new(
+            state.obs_dim,
+            state.act_dim,
+            self.config.train.hidden,
+            &trainer.device,
+        );
+        let model_path = dir.join("model.bpk");
+        trainer.agent = agent
+            .try_load_file(&model_path)
+            .map_err(|e| TrainError::checkpoint(&model_path, e))?;
+        let optimizer_path = dir.join("optimizer.bpk");
+        trainer.optimizer = std::mem::replace(
+            &mut trainer.optimizer,
+            crate::trainer::new_optimizer(&self.config.train),
+        )
+        .load(&optimizer_path)
+        .map_err(|e| TrainError::checkpoint(&optimizer_path, e))?;
+        trainer.global_step = state.global_step;
+        trainer.update = state.update;
+        trainer.obs_norm = state.obs_norm;
+        trainer.reward_scaler = state.reward_scaler;
+        let mut rng = ChaCha8Rng::from_seed(state.rng_seed);
+        rng.set_stream(state.rng_stream);
+        rng.set_word_pos(state.rng_word_pos);
+        trainer.rng = rng;
+        Ok(trainer)
+    }
+}
+
+/// Trains until the run has taken `total_steps` env steps or `stop` is raised. A new run
+/// starts from scratch; a run with a checkpoint continues from it. After every update the
+/// learner is checkpointed (every `checkpoint_every` updates) and a metrics row appended;
+/// `on_update` sees each row.
+pub fn train(
+    run: &Run,
+    stop: &AtomicBool,
+    on_update: &mut dyn FnMut(&MetricsRow),
+) -> Result<RunEnd, TrainError> {
+    let config = &run.config.train;
+    let mut envs = run.envs(config.num_envs, config.threads)?;
+    let has_checkpoint =
+        run.checkpoint_dir().exists() || run.dir.join(CHECKPOINTS).join("latest.old").exists();
+    let mut trainer = if has_checkpoint {
+        run.load_checkpoint()?
+    } else {
+        let obs_dim = envs.venv.observation_space().flat_dim();
+        let act_dim = envs.venv.action_space().flat_dim();
+        Trainer::new(config.clone(), obs_dim, act_dim)
+    };
+    if has_checkpoint {
+        run.drop_metrics_after(trainer.update)?;
+    }
+    let mut log = MetricsLog::open(&run.dir.join(METRICS_FILE))?;
+    while trainer.global_step < config.total_steps {
+        if stop.load(Ordering::Relaxed) {
+            run.save_checkpoint(&trainer)?;
+            return Ok(RunEnd::Stopped);
+        }
+        let row = trainer.update(&mut envs.venv);
+        if let Some(error) = envs.reward_error() {
+            return Err(error);
+        }
+        let last = trainer.global_step >= config.total_steps;
+        if last || trainer.update % config.checkpoint_every as u64 == 0 {
+            run.save_checkpoint(&trainer)?;
+        }
+        log.write(&row)?;
+        on_update(&row);
+    }
+    Ok(RunEnd::Finished)
+}

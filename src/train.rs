@@ -1,0 +1,224 @@
+//! `rewardgen train` and `rewardgen eval`: argument handling and progress display around the
+//! trainer crate.
+
+use anyhow::{Context, Result, bail};
+use envs::EnvOptions;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use trainer::{Algorithm, Run, RunEnd, RunSetup, TrainConfig};
+
+/// Arguments of `rewardgen train`.
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// Environment name (see `rewardgen envs`).
+    #[arg(long, required_unless_present = "resume")]
+    env: Option<String>,
+    /// Reward program (.rhai) to train with; without it the env's own reward is used.
+    #[arg(long)]
+    reward: Option<PathBuf>,
+    /// Algorithm.
+    #[arg(long, value_enum)]
+    algo: Option<Algorithm>,
+    /// Env steps to train for.
+    #[arg(long)]
+    steps: Option<u64>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads stepping the envs (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Run directory to create.
+    #[arg(long, conflicts_with = "resume")]
+    out: Option<PathBuf>,
+    /// TOML file of training settings (any subset of the keys in `config.toml`'s [train]).
+    #[arg(long, conflicts_with = "resume")]
+    config: Option<PathBuf>,
+    /// Override one setting, KEY=VALUE (repeatable), e.g. --set learning_rate=1e-3.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Physics steps per action.
+    #[arg(long)]
+    frame_skip: Option<usize>,
+    /// Model file for envs that load one (half-cheetah).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Continue a stopped run from its last checkpoint.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+}
+
+impl TrainArgs {
+    fn config(&self) -> Result<TrainConfig> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                TrainConfig::from_toml(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            }
+            None => TrainConfig::default(),
+        };
+        config = config
+            .with_overrides(&self.overrides)
+            .map_err(|e| anyhow::anyhow!("--set: {e}"))?;
+        if let Some(algo) = self.algo {
+            config.algo = algo;
+        }
+        if let Some(steps) = self.steps {
+            config.total_steps = steps;
+        }
+        if let Some(seed) = self.seed {
+            config.seed = seed;
+        }
+        if let Some(threads) = self.threads {
+            config.threads = threads;
+        }
+        Ok(config)
+    }
+
+    fn open_run(&self) -> Result<Run> {
+        if let Some(dir) = &self.resume {
+            if self.env.is_some()
+                || self.reward.is_some()
+                || self.algo.is_some()
+                || !self.overrides.is_empty()
+            {
+                bail!(
+                    "--resume continues a run with its own config.toml; only --steps may be given"
+                );
+            }
+            let mut run = Run::open(dir)?;
+            if let Some(steps) = self.steps {
+                run.config.train.total_steps = steps;
+            }
+            return Ok(run);
+        }
+        let env = self
+            .env
+            .clone()
+            .expect("clap requires --env without --resume");
+        let config = self.config()?;
+        let out = self.out.clone().unwrap_or_else(|| {
+            PathBuf::from(format!(
+                "runs/{env}-{}-seed{}",
+                format!("{:?}", config.algo).to_lowercase(),
+                config.seed
+            ))
+        });
+        if let Some(reward) = &self.reward {
+            // Fail early, with line and column, before any run directory is made.
+            let probe = envs::make(&env, &self.env_options())?;
+            let bytes = std::fs::read(reward)
+                .with_context(|| format!("cannot read reward program {}", reward.display()))?;
+            reward_dsl::RewardProgram::compile_bytes(
+                &bytes,
+                &reward.display().to_string(),
+                &probe.spec().state_schema,
+                &reward_dsl::Limits::default(),
+            )?;
+        }
+        let setup = RunSetup {
+            env,
+            env_options: self.env_options(),
+            reward_source: self.reward.clone(),
+        };
+        Ok(Run::create(&out, setup, config)?)
+    }
+
+    fn env_options(&self) -> EnvOptions {
+        EnvOptions {
+            frame_skip: self.frame_skip,
+            model: self.model.clone(),
+        }
+    }
+}
+
+/// Trains, showing a progress bar; Ctrl-C saves a checkpoint and exits.
+pub fn train(args: &TrainArgs) -> Result<()> {
+    let run = args.open_run()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .context("cannot install the Ctrl-C handler")?;
+    let total = run.config.train.total_steps;
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps {per_sec} | {msg}")
+            .expect("the progress template is valid"),
+    );
+    let done = run
+        .metrics()?
+        .last()
+        .and_then(|row| row.get("global_step").copied())
+        .unwrap_or(0.0);
+    bar.set_position(done as u64);
+    let mut on_update = |row: &trainer::metrics::MetricsRow| {
+        bar.set_position(row.get("global_step").copied().unwrap_or(0.0) as u64);
+        let get = |k: &str| row.get(k).map_or("-".to_string(), |v| format!("{v:.3}"));
+        bar.set_message(format!(
+            "return {} success {} sps {}",
+            get("charts/episodic_return"),
+            get("charts/success_rate"),
+            row.get("charts/sps")
+                .map_or("-".into(), |v| format!("{v:.0}"))
+        ));
+    };
+    let end = trainer::train(&run, &stop, &mut on_update)?;
+    bar.finish();
+    match end {
+        RunEnd::Finished => println!("finished: {}", run.dir.display()),
+        RunEnd::Stopped => println!(
+            "stopped and checkpointed: resume with `rewardgen train --resume {}`",
+            run.dir.display()
+        ),
+    }
+    Ok(())
+}
+
+/// Arguments of `rewardgen eval`.
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// The run directory.
+    #[arg(long)]
+    run: PathBuf,
+    #[arg(long, default_value_t = 20)]
+    episodes: usize,
+    /// Act with the policy's mean action instead of sampling.
+    #[arg(long)]
+    deterministic: bool,
+    /// Episode i is reset with seed S + i.
+    #[arg(long, default_value_t = 1_000_000)]
+    seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn eval(args: &EvalArgs) -> Result<()> {
+    let run = Run::open(&args.run)?;
+    let report = trainer::evaluate(&run, args.episodes, args.deterministic, args.seed)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{} after {} steps: {} episodes{}, success rate {:.2}, mean return {:.3}, mean length {:.1}",
+            report.env,
+            report.trained_steps,
+            report.episodes,
+            if report.deterministic {
+                " (deterministic)"
+            } else {
+                ""
+            },
+            report.success_rate,
+            report.mean_return,
+            report.mean_length
+        );
+        for (name, mean) in &report.component_means {
+            println!("  {name:<16} {mean:>10.4}");
+        }
+    }
+    Ok(())
+}
