@@ -10,6 +10,7 @@
 pub mod advantage;
 mod agent;
 mod config;
+mod curves;
 mod envs;
 mod error;
 mod eval;
@@ -21,6 +22,7 @@ mod trainer;
 
 pub use agent::{Agent, clip_grad_norm, global_grad_norm};
 pub use config::{Algorithm, TrainConfig};
+pub use curves::draw_curves;
 pub use envs::{TrainEnv, TrainEnvs, make_env, make_envs};
 pub use error::TrainError;
 pub use eval::{EvalReport, evaluate};

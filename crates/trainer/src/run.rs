@@ -54,6 +54,9 @@ const CONFIG_FILE: &str = "config.toml";
 const REWARD_FILE: &str = "reward.rhai";
 const METRICS_FILE: &str = "metrics.jsonl";
 const CHECKPOINTS: &str = "checkpoints";
+const CURVES_FILE: &str = "curves.png";
+/// Updates between redraws of `curves.png` (it is also drawn when a run ends or stops).
+const CURVES_EVERY: u64 = 10;
 
 /// How a call to [`train`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +156,11 @@ impl Run {
         } else {
             Ok(Vec::new())
         }
+    }
+
+    /// Redraws `curves.png` from `metrics.jsonl`.
+    pub fn draw_curves(&self) -> Result<(), TrainError> {
+        crate::draw_curves(&self.metrics()?, &self.dir.join(CURVES_FILE))
     }
 
     /// Removes metrics rows of updates after `update`: a resumed run redoes them.
@@ -292,6 +300,7 @@ pub fn train(
     while trainer.global_step < config.total_steps {
         if stop.load(Ordering::Relaxed) {
             run.save_checkpoint(&trainer)?;
+            run.draw_curves()?;
             return Ok(RunEnd::Stopped);
         }
         let row = trainer.update(&mut envs.venv);
@@ -304,6 +313,9 @@ pub fn train(
         }
         log.write(&row)?;
         on_update(&row);
+        if last || trainer.update % CURVES_EVERY == 0 {
+            run.draw_curves()?;
+        }
     }
     Ok(RunEnd::Finished)
 }

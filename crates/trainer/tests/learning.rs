@@ -201,6 +201,12 @@ fn same_seed_and_one_thread_give_the_same_run() {
     let (ra, rb) = (Run::open(&a).unwrap(), Run::open(&b).unwrap());
     assert_eq!(metrics_without_timing(&ra), metrics_without_timing(&rb));
     assert_eq!(ra.metrics().unwrap().len(), 4);
+    let png = std::fs::read(a.join("curves.png")).expect("a finished run draws its curves");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
 }
 
 #[test]
