@@ -219,6 +219,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         for (name, mean) in &report.component_means {
             println!("  {name:<16} {mean:>10.4}");
         }
+        println!("rollouts: {}", report.rollouts);
     }
     Ok(())
 }

@@ -211,4 +211,8 @@ impl TaskEnv for HalfCheetah {
         state.extend_from_slice(self.sim.qvel());
         state
     }
+
+    fn sim(&self) -> Option<&Sim> {
+        Some(&self.sim)
+    }
 }

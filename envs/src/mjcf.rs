@@ -172,4 +172,8 @@ impl TaskEnv for MjcfEnv {
         state.extend_from_slice(self.sim.ctrl());
         state
     }
+
+    fn sim(&self) -> Option<&Sim> {
+        Some(&self.sim)
+    }
 }

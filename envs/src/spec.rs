@@ -170,6 +170,11 @@ pub trait TaskEnv: Env {
     fn scripted_action(&self) -> Option<Vec<f64>> {
         None
     }
+
+    /// The MuJoCo simulation under the env, for recording and replaying rollouts.
+    fn sim(&self) -> Option<&sim::Sim> {
+        None
+    }
 }
 
 impl<E: TaskEnv + ?Sized> TaskEnv for Box<E> {
@@ -183,5 +188,27 @@ impl<E: TaskEnv + ?Sized> TaskEnv for Box<E> {
 
     fn scripted_action(&self) -> Option<Vec<f64>> {
         (**self).scripted_action()
+    }
+
+    fn sim(&self) -> Option<&sim::Sim> {
+        (**self).sim()
+    }
+}
+
+impl<E: TaskEnv> TaskEnv for rl_env::wrappers::ClipAction<E> {
+    fn spec(&self) -> &TaskSpec {
+        self.inner().spec()
+    }
+
+    fn state(&self) -> Vec<f64> {
+        self.inner().state()
+    }
+
+    fn scripted_action(&self) -> Option<Vec<f64>> {
+        self.inner().scripted_action()
+    }
+
+    fn sim(&self) -> Option<&sim::Sim> {
+        self.inner().sim()
     }
 }

@@ -120,4 +120,8 @@ impl<E: TaskEnv> TaskEnv for RewardEnv<E> {
     fn scripted_action(&self) -> Option<Vec<f64>> {
         self.env.scripted_action()
     }
+
+    fn sim(&self) -> Option<&sim::Sim> {
+        self.env.sim()
+    }
 }

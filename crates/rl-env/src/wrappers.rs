@@ -54,6 +54,11 @@ impl<E: Env> ClipAction<E> {
             clipped: Vec::new(),
         }
     }
+
+    /// The wrapped env.
+    pub fn inner(&self) -> &E {
+        &self.env
+    }
 }
 
 impl<E: Env> Env for ClipAction<E> {

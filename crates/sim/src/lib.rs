@@ -10,4 +10,4 @@ mod model;
 mod sim;
 
 pub use model::{Model, ObjectKind, SimError, compiler_warnings};
-pub use sim::{Sim, Velocity};
+pub use sim::{PhysicsState, Sim, Velocity};

@@ -11,6 +11,22 @@ pub struct Velocity {
     pub angular: [f64; 3],
 }
 
+/// Everything needed to put a simulation back where it was: time, `qpos`, `qvel`, the mocap
+/// poses and the constraint solver's warm start. Setting it and calling `mj_forward`
+/// reproduces every position, frame and contact of the moment it was taken, and stepping on
+/// from it with the same controls reproduces the same trajectory.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PhysicsState {
+    pub time: f64,
+    pub qpos: Vec<f64>,
+    pub qvel: Vec<f64>,
+    pub mocap_pos: Vec<[f64; 3]>,
+    pub mocap_quat: Vec<[f64; 4]>,
+    /// The solver's warm start (`qacc_warmstart`); empty means none.
+    #[serde(default)]
+    pub qacc_warmstart: Vec<f64>,
+}
+
 /// A simulation: a [`Model`] and its state.
 pub struct Sim {
     model: Model,
@@ -165,6 +181,49 @@ impl Sim {
             .mocap_index(body)
             .expect("mocap_pose needs a mocap body");
         (self.data.mocap_pos()[index], self.data.mocap_quat()[index])
+    }
+
+    /// A snapshot of the state.
+    pub fn physics_state(&self) -> PhysicsState {
+        PhysicsState {
+            time: self.time(),
+            qpos: self.qpos().to_vec(),
+            qvel: self.qvel().to_vec(),
+            mocap_pos: self.data.mocap_pos().to_vec(),
+            mocap_quat: self.data.mocap_quat().to_vec(),
+            qacc_warmstart: self.data.qacc_warmstart().to_vec(),
+        }
+    }
+
+    /// Restores a snapshot and recomputes kinematics and contacts (`mj_forward`). Fails when
+    /// the snapshot's sizes do not fit this model.
+    pub fn set_physics_state(&mut self, state: &PhysicsState) -> Result<(), String> {
+        let sizes = (
+            self.qpos().len(),
+            self.qvel().len(),
+            self.data.mocap_pos().len(),
+        );
+        let given = (state.qpos.len(), state.qvel.len(), state.mocap_pos.len());
+        if sizes != given || state.mocap_quat.len() != sizes.2 {
+            return Err(format!(
+                "the state has {given:?} (qpos, qvel, mocap) values but the model needs {sizes:?}"
+            ));
+        }
+        // SAFETY: only the time field of mjData is written.
+        unsafe { self.data.ffi_mut().time = state.time };
+        self.data.qpos_mut().copy_from_slice(&state.qpos);
+        self.data.qvel_mut().copy_from_slice(&state.qvel);
+        self.data.mocap_pos_mut().copy_from_slice(&state.mocap_pos);
+        self.data
+            .mocap_quat_mut()
+            .copy_from_slice(&state.mocap_quat);
+        if state.qacc_warmstart.len() == sizes.1 {
+            self.data
+                .qacc_warmstart_mut()
+                .copy_from_slice(&state.qacc_warmstart);
+        }
+        self.data.forward();
+        Ok(())
     }
 
     /// The underlying mujoco-rs data, for what this layer does not cover.

@@ -1,10 +1,15 @@
-//! Evaluating a run's trained policy.
+//! Evaluating a run's trained policy, recording its rollouts for the viewer.
 
-use crate::envs::make_env;
 use crate::{Run, TrainError};
+use envs::TaskEnv;
+use reward_dsl::RewardEnv;
 use rl_env::seeded_rng;
+use rl_env::wrappers::ClipAction;
 use serde::Serialize;
+use sim::PhysicsState;
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
 
 /// What an evaluation measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -22,10 +27,48 @@ pub struct EvalReport {
     pub component_means: BTreeMap<String, f64>,
     /// Env steps the policy was trained for.
     pub trained_steps: u64,
+    /// Where the rollouts were written (`DIR/rollouts/`).
+    pub rollouts: String,
 }
 
-/// Runs `episodes` episodes of the run's last checkpoint; episode `i` is reset with seed
-/// `seed + i`.
+/// The first line of a rollout file.
+#[derive(Serialize)]
+struct RolloutHeader<'a> {
+    format: &'static str,
+    env: &'a str,
+    episode: usize,
+    seed: u64,
+    frame_skip: usize,
+    physics_dt: f64,
+}
+
+/// One line per step of a rollout file; step 0 is the state after reset.
+#[derive(Serialize)]
+struct RolloutStep<'a> {
+    step: usize,
+    #[serde(flatten)]
+    physics: PhysicsState,
+    /// The action that led here (absent at step 0).
+    action: Option<&'a [f64]>,
+    reward: Option<f64>,
+    components: BTreeMap<&'a str, f64>,
+    success: bool,
+}
+
+/// The version tag of the rollout format (docs/rollout-format.md).
+pub const ROLLOUT_FORMAT: &str = "rewardgen-rollout-1";
+
+fn write_line(
+    file: &mut impl Write,
+    path: &Path,
+    value: &impl Serialize,
+) -> Result<(), TrainError> {
+    let line = serde_json::to_string(value).map_err(|e| TrainError::file(path, e))?;
+    writeln!(file, "{line}").map_err(|e| TrainError::file(path, e))
+}
+
+/// Runs `episodes` episodes of the run's last checkpoint, episode `i` reset with seed
+/// `seed + i`, and writes each to `DIR/rollouts/episode-NNNN.jsonl`.
 pub fn evaluate(
     run: &Run,
     episodes: usize,
@@ -35,34 +78,83 @@ pub fn evaluate(
     let trainer = run.load_checkpoint()?;
     let policy = trainer.policy();
     let setup = &run.config.run;
-    let probe = envs::make(&setup.env, &setup.env_options)?;
-    let program = run.reward_program(&probe.spec().state_schema)?;
-    let made = make_env(&setup.env, &setup.env_options, program.as_ref())?;
-    let (mut env, errors) = (made.env, made.reward_errors);
+    let task = envs::make(&setup.env, &setup.env_options)?;
+    let program = run.reward_program(&task.spec().state_schema)?;
+    let (mut env, errors): (Box<dyn TaskEnv>, _) = match program {
+        Some(program) => {
+            let env = RewardEnv::new(task, program);
+            let errors = env.errors();
+            (Box::new(ClipAction::new(env)), Some(errors))
+        }
+        None => (Box::new(ClipAction::new(task)), None),
+    };
+    let rollouts = run.dir.join("rollouts");
+    std::fs::create_dir_all(&rollouts).map_err(|e| TrainError::file(&rollouts, e))?;
     let mut rng = seeded_rng(seed);
     let (mut total_return, mut total_length, mut successes) = (0.0, 0usize, 0usize);
     let mut components: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     for episode in 0..episodes {
-        let (mut obs, _) = env.reset(Some(seed.wrapping_add(episode as u64)));
-        loop {
+        let path = rollouts.join(format!("episode-{episode:04}.jsonl"));
+        let file = std::fs::File::create(&path).map_err(|e| TrainError::file(&path, e))?;
+        let mut file = std::io::BufWriter::new(file);
+        let episode_seed = seed.wrapping_add(episode as u64);
+        let (mut obs, info) = env.reset(Some(episode_seed));
+        let spec = env.spec();
+        let header = RolloutHeader {
+            format: ROLLOUT_FORMAT,
+            env: &setup.env,
+            episode,
+            seed: episode_seed,
+            frame_skip: spec.frame_skip,
+            physics_dt: spec.physics_dt,
+        };
+        write_line(&mut file, &path, &header)?;
+        let physics = |env: &dyn TaskEnv| env.sim().map(sim::Sim::physics_state);
+        if let Some(state) = physics(env.as_ref()) {
+            let first = RolloutStep {
+                step: 0,
+                physics: state,
+                action: None,
+                reward: None,
+                components: BTreeMap::new(),
+                success: info.is_success(),
+            };
+            write_line(&mut file, &path, &first)?;
+        }
+        for t in 1.. {
             let decision = policy.decide(
                 trainer.obs_normalizer(),
                 std::slice::from_ref(&obs),
                 &mut rng,
                 deterministic,
             );
-            let step = env.step(&decision.actions[0]);
+            let action = &decision.actions[0];
+            let step = env.step(action);
             if let Some(error) = errors.as_ref().and_then(|slot| slot.get()) {
                 return Err(TrainError::Reward(Box::new(error)));
             }
             total_return += step.reward;
             total_length += 1;
-            for (key, value) in step.info.iter() {
-                if let Some(name) = key.strip_prefix("reward/") {
-                    let entry = components.entry(name.to_string()).or_default();
-                    entry.0 += value;
-                    entry.1 += 1;
-                }
+            let step_components: BTreeMap<&str, f64> = step
+                .info
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix("reward/")?, v)))
+                .collect();
+            for (name, value) in &step_components {
+                let entry = components.entry(name.to_string()).or_default();
+                entry.0 += value;
+                entry.1 += 1;
+            }
+            if let Some(state) = physics(env.as_ref()) {
+                let line = RolloutStep {
+                    step: t,
+                    physics: state,
+                    action: Some(action),
+                    reward: Some(step.reward),
+                    components: step_components,
+                    success: step.info.is_success(),
+                };
+                write_line(&mut file, &path, &line)?;
             }
             if step.terminated || step.truncated {
                 successes += usize::from(step.info.is_success());
@@ -70,6 +162,7 @@ pub fn evaluate(
             }
             obs = step.obs;
         }
+        file.flush().map_err(|e| TrainError::file(&path, e))?;
     }
     let n = episodes.max(1) as f64;
     Ok(EvalReport {
@@ -84,5 +177,6 @@ pub fn evaluate(
             .map(|(k, (sum, count))| (k, sum / count as f64))
             .collect(),
         trained_steps: trainer.global_step,
+        rollouts: rollouts.display().to_string(),
     })
 }

@@ -25,7 +25,7 @@ pub use config::{Algorithm, TrainConfig};
 pub use curves::draw_curves;
 pub use envs::{TrainEnv, TrainEnvs, make_env, make_envs};
 pub use error::TrainError;
-pub use eval::{EvalReport, evaluate};
+pub use eval::{EvalReport, ROLLOUT_FORMAT, evaluate};
 pub use policy::{Decision, Policy};
 pub use run::{Run, RunConfig, RunEnd, RunSetup, train};
 pub use trainer::Trainer;

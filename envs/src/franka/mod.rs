@@ -244,6 +244,11 @@ impl<T: FrankaTask> FrankaEnv<T> {
         &self.arm.sim
     }
 
+    /// The simulation, mutable, for replaying recorded states.
+    pub fn sim_mut(&mut self) -> &mut Sim {
+        &mut self.arm.sim
+    }
+
     /// Applies an action to the physics alone, without computing state, observation or
     /// reward: what `step` costs below the env layer, for benchmarks.
     pub fn apply_action(&mut self, action: &[f64]) {
@@ -329,6 +334,10 @@ impl<T: FrankaTask> TaskEnv for FrankaEnv<T> {
 
     fn scripted_action(&self) -> Option<Vec<f64>> {
         Some(self.task.scripted_action(&self.arm))
+    }
+
+    fn sim(&self) -> Option<&Sim> {
+        Some(&self.arm.sim)
     }
 }
 

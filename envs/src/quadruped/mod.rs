@@ -728,4 +728,8 @@ impl<T: QuadrupedTask> TaskEnv for QuadrupedEnv<T> {
         let time = self.steps as f64 * self.robot.control_dt();
         self.task.scripted_action(&self.robot, time)
     }
+
+    fn sim(&self) -> Option<&Sim> {
+        Some(&self.robot.sim)
+    }
 }

@@ -1,0 +1,142 @@
+//! `rewardgen train` and `rewardgen eval`, as a user runs them.
+
+mod common;
+
+use common::{rewardgen, scratch_dir, stderr_of_failure, stdout};
+use std::path::Path;
+
+const SMALL: [&str; 10] = [
+    "--set",
+    "num_envs=2",
+    "--set",
+    "num_steps=64",
+    "--set",
+    "num_minibatches=4",
+    "--set",
+    "update_epochs=1",
+    "--threads",
+    "1",
+];
+
+fn reward(env: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("rewards/{env}/human.rhai"))
+        .display()
+        .to_string()
+}
+
+#[test]
+fn train_then_resume_then_eval() {
+    let dir = scratch_dir("train").join("run");
+    let out = dir.to_str().unwrap();
+    let reward = reward("franka-reach");
+    let mut args = vec![
+        "train",
+        "--env",
+        "franka-reach",
+        "--reward",
+        &reward,
+        "--steps",
+        "256",
+        "--out",
+        out,
+    ];
+    args.extend(SMALL);
+    assert!(stdout(&rewardgen(&args)).contains("finished"));
+    for file in [
+        "config.toml",
+        "reward.rhai",
+        "metrics.jsonl",
+        "curves.png",
+        "checkpoints/latest/model.bpk",
+    ] {
+        assert!(dir.join(file).exists(), "{file}");
+    }
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    assert!(
+        config.contains("num_envs = 2") && config.contains("total_steps = 256"),
+        "{config}"
+    );
+
+    assert!(stdout(&rewardgen(&["train", "--resume", out, "--steps", "384"])).contains("finished"));
+    let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 3);
+    let last: serde_json::Value = serde_json::from_str(metrics.lines().last().unwrap()).unwrap();
+    assert_eq!(last["global_step"], 384.0);
+    assert!(
+        last["reward/precision"].is_number(),
+        "component means are logged"
+    );
+
+    let report: serde_json::Value = serde_json::from_str(&stdout(&rewardgen(&[
+        "eval",
+        "--run",
+        out,
+        "--episodes",
+        "2",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(report["episodes"], 2);
+    assert_eq!(report["trained_steps"], 384);
+    assert!(report["success_rate"].as_f64().unwrap() >= 0.0);
+    assert!(dir.join("rollouts/episode-0001.jsonl").exists());
+}
+
+#[test]
+fn a_bad_reward_program_fails_before_any_run_directory_is_made() {
+    let dir = scratch_dir("train-bad").join("run");
+    let file = scratch_dir("train-bad").join("bad.rhai");
+    std::fs::write(
+        &file,
+        "let d = dist(state.ee_pos, state.target);\n[-d, #{}]",
+    )
+    .unwrap();
+    let err = stderr_of_failure(&rewardgen(&[
+        "train",
+        "--env",
+        "franka-reach",
+        "--reward",
+        file.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]));
+    assert!(
+        err.contains("state has no field 'target'") && err.contains("bad.rhai:1:34"),
+        "{err}"
+    );
+    assert!(!dir.exists());
+}
+
+#[test]
+fn bad_settings_are_named() {
+    let dir = scratch_dir("train-set").join("run");
+    let err = stderr_of_failure(&rewardgen(&[
+        "train",
+        "--env",
+        "franka-reach",
+        "--set",
+        "learning_rat=1e-3",
+        "--out",
+        dir.to_str().unwrap(),
+    ]));
+    assert!(
+        err.contains("unknown setting 'learning_rat'") && err.contains("learning_rate"),
+        "{err}"
+    );
+    let err = stderr_of_failure(&rewardgen(&[
+        "train",
+        "--env",
+        "franka-reach",
+        "--set",
+        "num_minibatches=0",
+        "--out",
+        dir.to_str().unwrap(),
+    ]));
+    assert!(err.contains("num_minibatches must be at least 1"), "{err}");
+    let err = stderr_of_failure(&rewardgen(&["eval", "--run", "/no/such/run"]));
+    assert!(
+        err.contains("/no/such/run") && err.contains("no run here"),
+        "{err}"
+    );
+}
