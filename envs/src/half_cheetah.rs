@@ -2,10 +2,10 @@
 //! in gymnasium 1.2.1), our bridge to published results. It loads Gymnasium's own
 //! `half_cheetah.xml`, which the user brings with `--model PATH`.
 
+use crate::mjcf::reset_with_noise;
 use crate::{EnvError, EnvOptions, StateField, TaskEnv, TaskSpec};
-use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
-use rl_env::{Env, Info, Space, Step, seeded_rng};
+use rl_env::{Env, Info, Space, Step, seeded_rng, standard_normal};
 use sim::{Model, Sim};
 
 /// Physics steps per action (HalfCheetah-v5: 5, with the model's 0.01 s timestep).
@@ -27,13 +27,6 @@ pub struct HalfCheetah {
     rng: ChaCha8Rng,
     steps: usize,
     spec: TaskSpec,
-}
-
-/// A standard normal sample (Box-Muller).
-fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
-    let u2: f64 = rng.random_range(0.0..1.0);
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 impl HalfCheetah {
@@ -154,15 +147,9 @@ impl Env for HalfCheetah {
         if let Some(seed) = seed {
             self.rng = seeded_rng(seed);
         }
-        self.sim.reset();
-        let rng = &mut self.rng;
-        for q in self.sim.qpos_mut() {
-            *q += rng.random_range(-RESET_NOISE_SCALE..=RESET_NOISE_SCALE);
-        }
-        for v in self.sim.qvel_mut() {
-            *v += RESET_NOISE_SCALE * standard_normal(rng);
-        }
-        self.sim.forward();
+        reset_with_noise(&mut self.sim, &mut self.rng, RESET_NOISE_SCALE, |rng| {
+            RESET_NOISE_SCALE * standard_normal(rng)
+        });
         self.steps = 0;
         (self.observation(), Info::default())
     }

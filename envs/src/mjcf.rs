@@ -106,6 +106,24 @@ impl MjcfEnv {
     }
 }
 
+/// Puts `sim` back at its reference configuration with each `qpos` element moved uniformly
+/// within ±`qpos_noise` and each `qvel` element by `qvel_noise(rng)`, then runs `mj_forward`.
+pub(crate) fn reset_with_noise(
+    sim: &mut Sim,
+    rng: &mut ChaCha8Rng,
+    qpos_noise: f64,
+    mut qvel_noise: impl FnMut(&mut ChaCha8Rng) -> f64,
+) {
+    sim.reset();
+    for q in sim.qpos_mut() {
+        *q += rng.random_range(-qpos_noise..=qpos_noise);
+    }
+    for v in sim.qvel_mut() {
+        *v += qvel_noise(rng);
+    }
+    sim.forward();
+}
+
 impl Env for MjcfEnv {
     fn observation_space(&self) -> &Space {
         &self.spec.observation_space
@@ -119,15 +137,9 @@ impl Env for MjcfEnv {
         if let Some(seed) = seed {
             self.rng = seeded_rng(seed);
         }
-        self.sim.reset();
-        let rng = &mut self.rng;
-        for q in self.sim.qpos_mut() {
-            *q += rng.random_range(-RESET_NOISE..=RESET_NOISE);
-        }
-        for v in self.sim.qvel_mut() {
-            *v += rng.random_range(-RESET_NOISE..=RESET_NOISE);
-        }
-        self.sim.forward();
+        reset_with_noise(&mut self.sim, &mut self.rng, RESET_NOISE, |rng| {
+            rng.random_range(-RESET_NOISE..=RESET_NOISE)
+        });
         self.steps = 0;
         (self.observation(), Info::default())
     }

@@ -79,6 +79,14 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
 }
 
+/// A standard normal sample (Box-Muller) from the given generator.
+pub fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
+    use rand::RngExt;
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random_range(0.0..1.0);
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
 /// The random generator every env and wrapper in rewardgen uses: ChaCha8, which gives the same
 /// stream for the same seed on every platform and version of this crate.
 pub fn seeded_rng(seed: u64) -> ChaCha8Rng {

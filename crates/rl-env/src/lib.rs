@@ -14,7 +14,7 @@ mod space;
 mod vec_env;
 pub mod wrappers;
 
-pub use env::{Env, Info, Step, seeded_rng};
+pub use env::{Env, Info, Step, seeded_rng, standard_normal};
 pub use point_mass::PointMass;
 pub use space::Space;
 pub use vec_env::{VecEnv, VecStep};

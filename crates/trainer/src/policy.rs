@@ -4,8 +4,8 @@ use crate::agent::{Agent, matrix, values};
 use crate::normalize::ObsNormalizer;
 use burn::module::Module;
 use burn::tensor::Device;
-use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
+use rl_env::standard_normal;
 
 /// What the policy decided for a batch of observations.
 pub struct Decision {
@@ -26,14 +26,6 @@ pub struct Policy {
     device: Device,
     log_std: Vec<f64>,
     obs_dim: usize,
-}
-
-/// A standard normal sample (Box-Muller), from the run's own seeded generator so that action
-/// noise never depends on the backend.
-pub fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
-    let u2: f64 = rng.random_range(0.0..1.0);
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 impl Policy {
