@@ -106,6 +106,12 @@ enum PolicyArg {
 }
 
 fn main() {
+    // Exit quietly when the reader of stdout goes away (`rewardgen ... | head`), as command-line
+    // tools do, instead of panicking on the failed write.
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     if let Err(error) = run(Cli::parse()) {
         match error.downcast_ref::<reward_dsl::RewardError>() {
             Some(reward_error) => eprintln!("{reward_error}"),
