@@ -1,7 +1,7 @@
 //! The batch of envs a run trains on.
 
 use crate::TrainError;
-use envs::{EnvOptions, TaskSpec};
+use envs::{EnvOptions, TaskEnv, TaskSpec};
 use reward_dsl::{RewardEnv, RewardErrorSlot, RewardProgram};
 use rl_env::wrappers::{ClipAction, RecordEpisodeStatistics};
 use rl_env::{Env, VecEnv};
@@ -21,6 +21,22 @@ pub struct TrainEnv {
     pub reward_errors: Option<RewardErrorSlot>,
 }
 
+/// `env` with `reward` as its reward, if there is one, and the slot where the program reports
+/// a failure.
+pub(crate) fn with_reward(
+    env: Box<dyn TaskEnv>,
+    reward: Option<&RewardProgram>,
+) -> (Box<dyn TaskEnv>, Option<RewardErrorSlot>) {
+    match reward {
+        Some(program) => {
+            let env = RewardEnv::new(env, program.clone());
+            let slot = env.errors();
+            (Box::new(env), Some(slot))
+        }
+        None => (env, None),
+    }
+}
+
 /// One env as training sees it: the task, its reward program if any, episode statistics of
 /// the (program's) reward, and actions clipped into the action space.
 pub fn make_env(
@@ -28,23 +44,13 @@ pub fn make_env(
     options: &EnvOptions,
     reward: Option<&RewardProgram>,
 ) -> Result<TrainEnv, TrainError> {
-    let env = envs::make(name, options)?;
-    let spec = env.spec().clone();
-    Ok(match reward {
-        Some(program) => {
-            let env = RewardEnv::new(env, program.clone());
-            let slot = env.errors();
-            TrainEnv {
-                env: Box::new(ClipAction::new(RecordEpisodeStatistics::new(env))),
-                spec,
-                reward_errors: Some(slot),
-            }
-        }
-        None => TrainEnv {
-            env: Box::new(ClipAction::new(RecordEpisodeStatistics::new(env))),
-            spec,
-            reward_errors: None,
-        },
+    let task = envs::make(name, options)?;
+    let spec = task.spec().clone();
+    let (env, reward_errors) = with_reward(task, reward);
+    Ok(TrainEnv {
+        env: Box::new(ClipAction::new(RecordEpisodeStatistics::new(env))),
+        spec,
+        reward_errors,
     })
 }
 

@@ -1,8 +1,8 @@
 //! Evaluating a run's trained policy, recording its rollouts for the viewer.
 
+use crate::envs::with_reward;
 use crate::{Run, TrainError};
 use envs::TaskEnv;
-use reward_dsl::RewardEnv;
 use rl_env::seeded_rng;
 use rl_env::wrappers::ClipAction;
 use serde::Serialize;
@@ -80,14 +80,8 @@ pub fn evaluate(
     let setup = &run.config.run;
     let task = envs::make(&setup.env, &setup.env_options)?;
     let program = run.reward_program(&task.spec().state_schema)?;
-    let (mut env, errors): (Box<dyn TaskEnv>, _) = match program {
-        Some(program) => {
-            let env = RewardEnv::new(task, program);
-            let errors = env.errors();
-            (Box::new(ClipAction::new(env)), Some(errors))
-        }
-        None => (Box::new(ClipAction::new(task)), None),
-    };
+    let (env, errors) = with_reward(task, program.as_ref());
+    let mut env: Box<dyn TaskEnv> = Box::new(ClipAction::new(env));
     let rollouts = run.dir.join("rollouts");
     std::fs::create_dir_all(&rollouts).map_err(|e| TrainError::file(&rollouts, e))?;
     let mut rng = seeded_rng(seed);
