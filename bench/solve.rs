@@ -38,6 +38,7 @@ fn main() {
                 env: env.to_string(),
                 env_options: Default::default(),
                 reward_source: Some(reward),
+                race: None,
             };
             let dir = root.join(format!("{env}-{algo:?}"));
             let run = Run::create(&dir, setup, config).expect("the run directory can be made");

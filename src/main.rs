@@ -1,6 +1,7 @@
 //! `rewardgen`: the command-line front end. It parses arguments and wires the crates
 //! together; the work itself lives in the library crates.
 
+mod evolve;
 mod train;
 
 use anyhow::{Context, Result, bail};
@@ -55,6 +56,19 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate a run's trained policy: success rate, return, length, reward components.
     Eval(train::EvalArgs),
+    /// Evolve reward programs: generate, check, train, score, reflect, repeat; then compare
+    /// the best with the hand-written rewards.
+    Evolve(Box<evolve::EvolveArgs>),
+    /// List the evolve runs in a folder.
+    Runs {
+        #[arg(default_value = "runs")]
+        dir: PathBuf,
+    },
+    /// Print an evolve run's generation table and its elite's code.
+    Show {
+        /// The evolve run directory.
+        run: PathBuf,
+    },
     /// Compile a reward program and dry-run it on states from random rollouts of the env.
     Check {
         #[command(flatten)]
@@ -69,10 +83,6 @@ enum Command {
         json: bool,
     },
 }
-
-/// Seeds and steps of the random rollouts a reward program is dry-run on.
-const DRY_RUN_SEEDS: u64 = 8;
-const DRY_RUN_STEPS: usize = 100;
 
 #[derive(clap::Args)]
 struct EnvArgs {
@@ -140,7 +150,8 @@ fn check_program(env: &mut dyn TaskEnv, file: &Path, limits: &Limits) -> Result<
         &env.spec().state_schema,
         limits,
     )?;
-    let states = reward_dsl::record_states(env, DRY_RUN_SEEDS, DRY_RUN_STEPS);
+    let states =
+        reward_dsl::record_states(env, reward_dsl::DRY_RUN_SEEDS, reward_dsl::DRY_RUN_STEPS);
     Ok(reward_dsl::check(
         &program,
         &env.spec().name,
@@ -204,6 +215,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Train(args) => train::train(&args)?,
         Command::Eval(args) => train::eval(&args)?,
+        Command::Evolve(args) => evolve::evolve(&args)?,
+        Command::Runs { dir } => evolve::runs(&dir)?,
+        Command::Show { run } => evolve::show(&run)?,
         Command::SchemaDocs => {
             for registration in REGISTRY {
                 let env = (registration.make)(&EnvOptions::default())?;

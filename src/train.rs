@@ -123,6 +123,7 @@ impl TrainArgs {
             env,
             env_options: self.env_options(),
             reward_source: self.reward.clone(),
+            race: None,
         };
         Ok(Run::create(&out, setup, config)?)
     }
@@ -172,6 +173,10 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         RunEnd::Stopped => println!(
             "stopped and checkpointed: resume with `rewardgen train --resume {}`",
             run.dir.display()
+        ),
+        RunEnd::Raced => println!(
+            "raced out: clearly behind at the racing step; see {}",
+            run.dir.join("outcome.json").display()
         ),
     }
     Ok(())

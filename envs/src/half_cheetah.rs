@@ -3,7 +3,7 @@
 //! `half_cheetah.xml`, which the user brings with `--model PATH`.
 
 use crate::mjcf::reset_with_noise;
-use crate::{EnvError, EnvOptions, StateField, TaskEnv, TaskSpec};
+use crate::{EnvError, EnvOptions, Fitness, StateField, TaskEnv, TaskSpec};
 use rand_chacha::ChaCha8Rng;
 use rl_env::{Env, Info, Space, Step, seeded_rng, standard_normal};
 use sim::{Model, Sim};
@@ -114,6 +114,7 @@ impl HalfCheetah {
             success_metric: "none: the published measure is the episode return (forward velocity \
                              minus 0.1 × squared actions, summed over 1000 steps)"
                 .into(),
+            fitness: Fitness::success_rate(None),
         };
         Ok(Self {
             sim: Sim::new(&model),

@@ -22,7 +22,7 @@ pub use half_cheetah::HalfCheetah;
 pub use mjcf::MjcfEnv;
 pub use quadruped::{QuadrupedConfig, QuadrupedEnv, QuadrupedStand, QuadrupedTurn, QuadrupedWalk};
 pub use rollout::{RolloutPolicy, RolloutStats, rollout};
-pub use spec::{EnvError, EnvOptions, StateField, TaskEnv, TaskSpec};
+pub use spec::{EnvError, EnvOptions, Fitness, StateField, TaskEnv, TaskSpec};
 
 /// A registered environment: its name and constructor.
 pub struct Registration {

@@ -1,6 +1,6 @@
 //! `mjcf:<path>`: any MJCF model with actuators as an env, for models users bring.
 
-use crate::{EnvError, EnvOptions, StateField, TaskEnv, TaskSpec};
+use crate::{EnvError, EnvOptions, Fitness, StateField, TaskEnv, TaskSpec};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rl_env::{Env, Info, Space, Step, seeded_rng};
@@ -90,6 +90,7 @@ impl MjcfEnv {
                 path.display()
             ),
             success_metric: "none: a generic model has no success metric".into(),
+            fitness: Fitness::success_rate(None),
         };
         Ok(Self {
             sim: Sim::new(&model),

@@ -85,6 +85,42 @@ pub struct TaskSpec {
     pub task_text: String,
     /// How success is judged. Fitness comes from it; it is never shown to a language model.
     pub success_metric: String,
+    /// The per-episode measure that scores a trained policy.
+    pub fitness: Fitness,
+}
+
+/// The per-episode measure evolve scores a policy by: an info key reported when an episode
+/// ends, averaged over episodes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fitness {
+    /// The info key, e.g. `is_success` or `tracking_error`.
+    pub info_key: String,
+    /// Whether larger values are better (success rates) or smaller (errors).
+    pub higher_is_better: bool,
+    /// A per-episode error (smaller is better) that ranks policies with equal measures, e.g.
+    /// two that never succeed, by how close they came.
+    pub tiebreak: Option<String>,
+}
+
+impl Fitness {
+    /// Success rate: the fraction of episodes that end with `is_success`, ties broken by the
+    /// error `tiebreak` when given.
+    pub fn success_rate(tiebreak: Option<&str>) -> Self {
+        Self {
+            info_key: "is_success".into(),
+            higher_is_better: true,
+            tiebreak: tiebreak.map(str::to_string),
+        }
+    }
+
+    /// A per-episode error, smaller is better.
+    pub fn error(info_key: &str) -> Self {
+        Self {
+            info_key: info_key.into(),
+            higher_is_better: false,
+            tiebreak: None,
+        }
+    }
 }
 
 impl TaskSpec {

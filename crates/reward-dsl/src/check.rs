@@ -17,6 +17,11 @@ pub struct RecordedState {
     pub step: usize,
 }
 
+/// Random-policy episodes `check` dry-runs on (reset seeds 0..DRY_RUN_SEEDS).
+pub const DRY_RUN_SEEDS: u64 = 8;
+/// Steps per dry-run episode, at most.
+pub const DRY_RUN_STEPS: usize = 100;
+
 /// Records up to `steps` states from each of `seeds` random-policy episodes (seeds 0, 1, ...).
 pub fn record_states(env: &mut dyn TaskEnv, seeds: u64, steps: usize) -> Vec<RecordedState> {
     let mut rng = seeded_rng(seeds);

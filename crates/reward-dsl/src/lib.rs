@@ -17,7 +17,10 @@ mod limits;
 mod program;
 mod wrapper;
 
-pub use check::{CheckReport, ComponentRange, DOMINANT_SHARE, RecordedState, check, record_states};
+pub use check::{
+    CheckReport, ComponentRange, DOMINANT_SHARE, DRY_RUN_SEEDS, DRY_RUN_STEPS, RecordedState,
+    check, record_states,
+};
 pub use error::{ErrorKind, RewardError};
 pub use limits::Limits;
 pub use program::{RewardOutput, RewardProgram, StateInput};

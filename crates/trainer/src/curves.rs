@@ -5,10 +5,12 @@ use crate::metrics::MetricsRow;
 use plotters::prelude::*;
 use std::path::Path;
 
-const SIZE: (u32, u32) = (900, 900);
+/// Width of a chart, and height of each panel.
+const WIDTH: u32 = 900;
+const PANEL_HEIGHT: u32 = 300;
 
 /// The `(step, value)` points of one metric, skipping rows without it.
-fn series(rows: &[MetricsRow], key: &str) -> Vec<(f64, f64)> {
+pub fn series(rows: &[MetricsRow], key: &str) -> Vec<(f64, f64)> {
     rows.iter()
         .filter_map(|row| Some((*row.get("global_step")?, *row.get(key)?)))
         .filter(|(_, v)| v.is_finite())
@@ -36,12 +38,37 @@ fn bounds(lines: &[Vec<(f64, f64)>]) -> Option<((f64, f64), (f64, f64))> {
     Some(((x0, x1.max(x0 + 1.0)), (y0 - pad, y1 + pad)))
 }
 
-/// Draws one panel with a line per `(label, points)`.
+/// One chart: a line per `(label, points)`.
+pub struct Panel {
+    pub title: String,
+    pub x_desc: String,
+    pub lines: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+/// Draws `panels` stacked in one PNG.
+pub fn draw_panels(path: &Path, panels: &[Panel]) -> Result<(), String> {
+    let draw = || -> Result<(), Box<dyn std::error::Error>> {
+        let root = BitMapBackend::new(path, (WIDTH, PANEL_HEIGHT * panels.len().max(1) as u32))
+            .into_drawing_area();
+        root.fill(&WHITE)?;
+        for (area, p) in root
+            .split_evenly((panels.len().max(1), 1))
+            .iter()
+            .zip(panels)
+        {
+            panel(area, p)?;
+        }
+        root.present()?;
+        Ok(())
+    };
+    draw().map_err(|e| format!("{}: {e}", path.display()))
+}
+
 fn panel(
     area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
-    title: &str,
-    lines: &[(String, Vec<(f64, f64)>)],
+    p: &Panel,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let (title, lines) = (p.title.as_str(), &p.lines);
     let points: Vec<Vec<(f64, f64)>> = lines.iter().map(|(_, p)| p.clone()).collect();
     let Some(((x0, x1), (y0, y1))) = bounds(&points) else {
         area.titled(&format!("{title}: no data yet"), ("sans-serif", 18))?;
@@ -55,7 +82,7 @@ fn panel(
         .build_cartesian_2d(x0..x1, y0..y1)?;
     chart
         .configure_mesh()
-        .x_desc("env steps")
+        .x_desc(p.x_desc.as_str())
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
     for (i, (label, points)) in lines.iter().enumerate() {
@@ -82,34 +109,35 @@ fn panel(
 
 /// Writes `path` from a run's metrics rows.
 pub fn draw_curves(rows: &[MetricsRow], path: &Path) -> Result<(), TrainError> {
-    let draw = || -> Result<(), Box<dyn std::error::Error>> {
-        let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
-        let panels = root.split_evenly((3, 1));
-        panel(
-            &panels[0],
-            "episodic return",
-            &[("return".into(), series(rows, "charts/episodic_return"))],
-        )?;
-        panel(
-            &panels[1],
-            "success rate",
-            &[("success".into(), series(rows, "charts/success_rate"))],
-        )?;
-        let mut names: Vec<&String> = rows
-            .iter()
-            .flat_map(|r| r.keys())
-            .filter(|k| k.starts_with("reward/"))
-            .collect();
-        names.sort();
-        names.dedup();
-        let components: Vec<(String, Vec<(f64, f64)>)> = names
-            .into_iter()
-            .map(|k| (k.trim_start_matches("reward/").to_string(), series(rows, k)))
-            .collect();
-        panel(&panels[2], "reward components (mean per step)", &components)?;
-        root.present()?;
-        Ok(())
+    let mut names: Vec<&String> = rows
+        .iter()
+        .flat_map(|r| r.keys())
+        .filter(|k| k.starts_with("reward/"))
+        .collect();
+    names.sort();
+    names.dedup();
+    let components: Vec<(String, Vec<(f64, f64)>)> = names
+        .into_iter()
+        .map(|k| (k.trim_start_matches("reward/").to_string(), series(rows, k)))
+        .collect();
+    let panel = |title: &str, lines| Panel {
+        title: title.into(),
+        x_desc: "env steps".into(),
+        lines,
     };
-    draw().map_err(|e| TrainError::file(path, e))
+    draw_panels(
+        path,
+        &[
+            panel(
+                "episodic return",
+                vec![("return".into(), series(rows, "charts/episodic_return"))],
+            ),
+            panel(
+                "success rate",
+                vec![("success".into(), series(rows, "charts/success_rate"))],
+            ),
+            panel("reward components (mean per step)", components),
+        ],
+    )
+    .map_err(|e| TrainError::file(path, e))
 }

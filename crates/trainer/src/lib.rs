@@ -22,10 +22,10 @@ mod trainer;
 
 pub use agent::{Agent, clip_grad_norm, global_grad_norm};
 pub use config::{Algorithm, TrainConfig};
-pub use curves::draw_curves;
+pub use curves::{Panel, draw_curves, draw_panels, series};
 pub use envs::{TrainEnv, TrainEnvs, make_env, make_envs};
 pub use error::TrainError;
 pub use eval::{EvalReport, ROLLOUT_FORMAT, evaluate};
 pub use policy::{Decision, Policy};
-pub use run::{Run, RunConfig, RunEnd, RunSetup, train};
+pub use run::{Outcome, RaceRule, Run, RunConfig, RunEnd, RunSetup, train};
 pub use trainer::Trainer;

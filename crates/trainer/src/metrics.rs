@@ -54,3 +54,19 @@ pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>, TrainError> {
         })
         .collect()
 }
+
+/// The mean of `key` over the last `fraction` (0 to 1] of the rows that have it, at least one
+/// row; `None` when no row has it. Fitness and racing read training this way, so that one
+/// lucky update does not decide.
+pub fn window_mean(rows: &[MetricsRow], key: &str, fraction: f64) -> Option<f64> {
+    let values: Vec<f64> = rows
+        .iter()
+        .filter_map(|row| row.get(key).copied())
+        .collect();
+    if values.is_empty() {
+        return None;
+    }
+    let take = ((values.len() as f64 * fraction).ceil() as usize).clamp(1, values.len());
+    let tail = &values[values.len() - take..];
+    Some(tail.iter().sum::<f64>() / tail.len() as f64)
+}

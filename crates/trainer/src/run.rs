@@ -3,7 +3,7 @@
 
 use crate::agent::Agent;
 use crate::envs::{TrainEnvs, make_envs};
-use crate::metrics::{MetricsLog, MetricsRow, read_metrics};
+use crate::metrics::{MetricsLog, MetricsRow, read_metrics, window_mean};
 use crate::normalize::{ObsNormalizer, RewardScaler};
 use crate::{TrainConfig, TrainError, Trainer};
 use burn::module::Module;
@@ -26,6 +26,40 @@ pub struct RunSetup {
     pub env_options: EnvOptions,
     /// Where the reward program came from; the run keeps its own copy as `reward.rhai`.
     pub reward_source: Option<PathBuf>,
+    /// Stop early when the run is clearly behind (evolve's racing); never when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub race: Option<RaceRule>,
+}
+
+/// Racing: once the run passes `at_step`, it stops unless its score (the mean of `metric`
+/// over the last `window` fraction of its metrics rows, negated when smaller is better)
+/// reaches `threshold`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RaceRule {
+    pub at_step: u64,
+    /// A metrics key, e.g. `final/is_success`.
+    pub metric: String,
+    pub higher_is_better: bool,
+    pub threshold: f64,
+    pub window: f64,
+}
+
+impl RaceRule {
+    /// The run's score by this rule's metric, `None` before any row has it.
+    pub fn score(&self, rows: &[MetricsRow]) -> Option<f64> {
+        let mean = window_mean(rows, &self.metric, self.window)?;
+        Some(if self.higher_is_better { mean } else { -mean })
+    }
+}
+
+/// How a run's last `train` call ended, written as `outcome.json` for whoever launched it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub end: RunEnd,
+    pub global_step: u64,
+    /// The racing score at the racing step, when the run was raced.
+    pub race_score: Option<f64>,
 }
 
 /// The whole `config.toml` of a run.
@@ -54,17 +88,21 @@ const CONFIG_FILE: &str = "config.toml";
 const REWARD_FILE: &str = "reward.rhai";
 const METRICS_FILE: &str = "metrics.jsonl";
 const CHECKPOINTS: &str = "checkpoints";
+const OUTCOME_FILE: &str = "outcome.json";
 const CURVES_FILE: &str = "curves.png";
 /// Updates between redraws of `curves.png` (it is also drawn when a run ends or stops).
 const CURVES_EVERY: u64 = 10;
 
 /// How a call to [`train`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RunEnd {
     /// Every configured step was taken.
     Finished,
     /// The stop flag was raised; the last update is checkpointed and the run can resume.
     Stopped,
+    /// The race rule stopped the run at its racing step; it is checkpointed.
+    Raced,
 }
 
 /// A run directory.
@@ -158,6 +196,29 @@ impl Run {
         }
     }
 
+    /// The outcome of the last `train` call, if one has ended.
+    pub fn outcome(&self) -> Result<Option<Outcome>, TrainError> {
+        let path = self.dir.join(OUTCOME_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| TrainError::file(&path, e))?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| TrainError::file(&path, e))
+    }
+
+    fn write_outcome(&self, outcome: &Outcome) -> Result<(), TrainError> {
+        let path = self.dir.join(OUTCOME_FILE);
+        let text = serde_json::to_string_pretty(outcome).map_err(|e| TrainError::file(&path, e))?;
+        std::fs::write(&path, text).map_err(|e| TrainError::file(&path, e))
+    }
+
+    /// The latest checkpoint's folder (`model.bpk`, `optimizer.bpk`, `state.json`).
+    pub fn checkpoint_dir(&self) -> PathBuf {
+        self.dir.join(CHECKPOINTS).join("latest")
+    }
+
     /// Redraws `curves.png` from `metrics.jsonl`.
     pub fn draw_curves(&self) -> Result<(), TrainError> {
         crate::draw_curves(&self.metrics()?, &self.dir.join(CURVES_FILE))
@@ -183,10 +244,6 @@ impl Run {
             kept.join("\n") + if kept.is_empty() { "" } else { "\n" },
         )
         .map_err(|e| TrainError::file(&path, e))
-    }
-
-    fn checkpoint_dir(&self) -> PathBuf {
-        self.dir.join(CHECKPOINTS).join("latest")
     }
 
     /// Writes the learner's state, replacing the previous checkpoint only once the new one is
@@ -296,13 +353,31 @@ pub fn train(
     if has_checkpoint {
         run.drop_metrics_after(trainer.update)?;
     }
+    if let Some(previous) = run.outcome()?
+        && previous.end == RunEnd::Raced
+        && run.config.run.race.is_some()
+    {
+        // Raced out before: a resumed racing run stays raced rather than training on.
+        return Ok(RunEnd::Raced);
+    }
+    let _ = std::fs::remove_file(run.dir.join(OUTCOME_FILE));
     let mut log = MetricsLog::open(&run.dir.join(METRICS_FILE))?;
+    let mut rows = run.metrics()?;
+    let end = |end: RunEnd, step: u64, race_score: Option<f64>| -> Result<RunEnd, TrainError> {
+        run.draw_curves()?;
+        run.write_outcome(&Outcome {
+            end,
+            global_step: step,
+            race_score,
+        })?;
+        Ok(end)
+    };
     while trainer.global_step < config.total_steps {
         if stop.load(Ordering::Relaxed) {
             run.save_checkpoint(&trainer)?;
-            run.draw_curves()?;
-            return Ok(RunEnd::Stopped);
+            return end(RunEnd::Stopped, trainer.global_step, None);
         }
+        let before = trainer.global_step;
         let row = trainer.update(&mut envs.venv);
         if let Some(error) = envs.reward_error() {
             return Err(error);
@@ -313,9 +388,21 @@ pub fn train(
         }
         log.write(&row)?;
         on_update(&row);
-        if last || trainer.update % CURVES_EVERY == 0 {
+        rows.push(row);
+        if let Some(rule) = &run.config.run.race
+            && before < rule.at_step
+            && trainer.global_step >= rule.at_step
+            && !last
+        {
+            let score = rule.score(&rows).unwrap_or(f64::NEG_INFINITY);
+            if score < rule.threshold {
+                run.save_checkpoint(&trainer)?;
+                return end(RunEnd::Raced, trainer.global_step, Some(score));
+            }
+        }
+        if trainer.update % CURVES_EVERY == 0 {
             run.draw_curves()?;
         }
     }
-    Ok(RunEnd::Finished)
+    end(RunEnd::Finished, trainer.global_step, None)
 }

@@ -41,6 +41,8 @@ struct EpisodeTally {
     lengths: Vec<f64>,
     successes: Vec<f64>,
     components: BTreeMap<String, (f64, usize)>,
+    /// Sums and counts of the other values episodes end with (`goal_distance`, ...).
+    finals: BTreeMap<String, (f64, usize)>,
 }
 
 impl EpisodeTally {
@@ -65,6 +67,13 @@ impl EpisodeTally {
             self.lengths.push(l);
         }
         self.successes.push(f64::from(info.is_success()));
+        for (key, value) in info.iter() {
+            if !key.starts_with("reward/") && !key.starts_with("episode_") {
+                let entry = self.finals.entry(key.to_string()).or_default();
+                entry.0 += value;
+                entry.1 += 1;
+            }
+        }
     }
 
     fn write(&self, row: &mut MetricsRow) {
@@ -81,6 +90,9 @@ impl EpisodeTally {
         row.insert("charts/episodes".into(), self.returns.len() as f64);
         for (name, (sum, count)) in &self.components {
             row.insert(format!("reward/{name}"), sum / *count as f64);
+        }
+        for (key, (sum, count)) in &self.finals {
+            row.insert(format!("final/{key}"), sum / *count as f64);
         }
     }
 }

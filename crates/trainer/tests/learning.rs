@@ -166,6 +166,7 @@ fn reach_run(dir: &std::path::Path, total_steps: u64) -> Run {
         env: "franka-reach".into(),
         env_options: Default::default(),
         reward_source: None,
+        race: None,
     };
     let config = TrainConfig {
         total_steps,
@@ -282,6 +283,7 @@ fn a_second_run_in_the_same_directory_is_refused() {
         env: "franka-reach".into(),
         env_options: Default::default(),
         reward_source: None,
+        race: None,
     };
     let message = Run::create(&dir, setup, TrainConfig::default())
         .err()

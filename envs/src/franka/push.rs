@@ -2,7 +2,7 @@
 
 use super::{Arm, FrankaConfig, FrankaTask, SUCCESS_DISTANCE, control_text};
 use crate::math::{distance, quat_to_euler};
-use crate::{EnvError, StateField, TaskSpec};
+use crate::{EnvError, Fitness, StateField, TaskSpec};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rl_env::Space;
@@ -162,6 +162,7 @@ impl FrankaTask for Push {
                 "success when |object_pos - goal_pos| < {SUCCESS_DISTANCE} m; the episode ends on \
                  success"
             ),
+            fitness: Fitness::success_rate(Some("goal_distance")),
         }
     }
 

@@ -1,7 +1,7 @@
 //! `franka-reach`: bring the fingertips to a random target above the table.
 
 use super::{Arm, FrankaConfig, FrankaTask, SUCCESS_DISTANCE, control_text};
-use crate::{EnvError, StateField, TaskSpec};
+use crate::{EnvError, Fitness, StateField, TaskSpec};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rl_env::Space;
@@ -70,6 +70,7 @@ impl FrankaTask for Reach {
             success_metric: format!(
                 "success when |ee_pos - goal_pos| < {SUCCESS_DISTANCE} m; the episode ends on success"
             ),
+            fitness: Fitness::success_rate(Some("goal_distance")),
         }
     }
 

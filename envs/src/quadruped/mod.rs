@@ -12,7 +12,7 @@ pub use walk::Walk;
 
 use crate::assets::cached_model;
 use crate::math::quat_to_euler;
-use crate::{EnvError, EnvOptions, StateField, TaskEnv, TaskSpec};
+use crate::{EnvError, EnvOptions, Fitness, StateField, TaskEnv, TaskSpec};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rl_env::{Env, Info, Space, Step, seeded_rng};
@@ -520,6 +520,9 @@ pub trait QuadrupedTask: Send + Sized {
 
     fn success_metric() -> String;
 
+    /// The per-episode measure a trained policy is scored by.
+    fn fitness() -> Fitness;
+
     /// Starts an episode: samples the command and clears the episode metrics. The robot is
     /// already at its start pose.
     fn reset(&mut self, robot: &Robot, rng: &mut ChaCha8Rng);
@@ -675,6 +678,7 @@ fn spec<T: QuadrupedTask>(robot: &Robot) -> TaskSpec {
         state_schema,
         task_text: T::task_text(),
         success_metric: T::success_metric(),
+        fitness: T::fitness(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! "stand up on two feet" task.
 
 use super::{FALL_HEIGHT, FALL_TILT, QuadrupedTask, Robot, RunningMean};
-use crate::StateField;
+use crate::{Fitness, StateField};
 use rand_chacha::ChaCha8Rng;
 use rl_env::Info;
 
@@ -58,6 +58,14 @@ impl QuadrupedTask for Stand {
          The episode ends early if the torso centre drops below 0.15 m, the torso rolls more \
          than 1 rad onto its side, pitches more than 1 rad nose-down, or goes over backwards."
             .into()
+    }
+
+    fn fitness() -> Fitness {
+        Fitness {
+            info_key: "upright_fraction".into(),
+            higher_is_better: true,
+            tiebreak: None,
+        }
     }
 
     fn success_metric() -> String {

@@ -1,7 +1,7 @@
 //! `quadruped-turn`: turn on the spot at a commanded yaw rate.
 
 use super::{QuadrupedTask, Robot, RunningMean};
-use crate::StateField;
+use crate::{Fitness, StateField};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rl_env::Info;
@@ -66,6 +66,10 @@ impl QuadrupedTask for Turn {
          12-joint quadruped standing on a flat floor at the origin. The episode ends early if \
          the torso centre drops below 0.15 m or the torso tilts more than 1 rad from upright."
             .into()
+    }
+
+    fn fitness() -> Fitness {
+        Fitness::error("tracking_error")
     }
 
     fn success_metric() -> String {

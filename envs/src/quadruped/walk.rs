@@ -1,7 +1,7 @@
 //! `quadruped-walk`: walk forward at a commanded speed.
 
 use super::{NUM_JOINTS, QuadrupedTask, Robot, RunningMean};
-use crate::StateField;
+use crate::{Fitness, StateField};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rl_env::Info;
@@ -72,6 +72,10 @@ impl QuadrupedTask for Walk {
          floor. The episode ends early if the torso centre drops below 0.15 m or the torso tilts \
          more than 1 rad from upright."
             .into()
+    }
+
+    fn fitness() -> Fitness {
+        Fitness::error("tracking_error")
     }
 
     fn success_metric() -> String {

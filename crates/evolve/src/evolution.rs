@@ -1,0 +1,673 @@
+//! The loop: sample programs, check them, train them in parallel, score them by the task's own
+//! measure, reflect, select, repeat; then retrain the best, human and sparse rewards with
+//! several seeds and write the report. Every step is in the run store, so a run stopped at any
+//! point (even by `kill -9`) resumes without losing or retraining a finished candidate.
+
+use crate::config::EvolveConfig;
+use crate::extract::extract_code;
+use crate::fitness::{self, race_rule};
+use crate::generator::{Generator, SampleRequest};
+use crate::jobs::{Job, JobExit, run_jobs};
+use crate::prompts::Prompts;
+use crate::reflection::Reflection;
+use crate::store::{Candidate, FinalRun, LlmCall, NewCandidate, Status, Store, TrainingResult};
+use crate::{DATABASE_FILE, EvolveError, report};
+use envs::{EnvOptions, TaskSpec};
+use llm::Message;
+use reward_dsl::{Limits, RecordedState, RewardProgram};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use trainer::{Run, RunEnd, RunSetup};
+
+/// The error a reply with no code block is answered with.
+pub const NO_CODE_ERROR: &str = "The reply has no code block. Put the whole program in one \
+                                 fenced block that starts with ```rhai and ends with ```.";
+
+/// The final evaluation's rewards: the best found and the two hand-written baselines.
+pub const FINAL_LABELS: [&str; 3] = ["best", "human", "sparse"];
+
+/// What the loop tells its display.
+pub enum Event<'a> {
+    /// A generation begins.
+    Generation { generation: u32 },
+    /// A sample's attempt was generated and checked.
+    Sampled(&'a Candidate),
+    /// Training progress over the jobs running now.
+    Training {
+        what: &'a str,
+        done: u64,
+        total: u64,
+    },
+    /// A candidate finished training (or was raced out, or crashed).
+    Trained(&'a Candidate),
+    /// A generation ended with this elite.
+    GenerationDone {
+        generation: u32,
+        elite: Option<&'a Candidate>,
+    },
+    /// A final-evaluation run ended.
+    FinalRun(&'a FinalRun),
+}
+
+/// Watches the loop and, when interactive, answers with feedback.
+pub trait Observer {
+    fn event(&mut self, event: Event);
+    /// Called after each generation with the elite's summary; a returned text is fed to the
+    /// next generation.
+    fn feedback(&mut self, _summary: &str) -> Option<String> {
+        None
+    }
+}
+
+/// How [`Evolution::run`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The report is written.
+    Finished,
+    /// The stop flag was raised; `--resume` continues.
+    Stopped,
+}
+
+/// An evolve run.
+pub struct Evolution {
+    pub dir: PathBuf,
+    pub config: EvolveConfig,
+    store: Store,
+    prompts: Prompts,
+    spec: TaskSpec,
+    states: Vec<RecordedState>,
+    generator: Box<dyn Generator>,
+    trainer_exe: PathBuf,
+}
+
+/// Reads the config of the run in `dir`.
+pub fn read_config(dir: &Path) -> Result<EvolveConfig, EvolveError> {
+    let db = dir.join(DATABASE_FILE);
+    if !db.exists() {
+        return Err(EvolveError::Config(format!(
+            "{}: not an evolve run ({DATABASE_FILE} is missing)",
+            dir.display()
+        )));
+    }
+    let store = Store::open(&db)?;
+    let text = store
+        .meta("config")?
+        .ok_or_else(|| EvolveError::Store(format!("{}: the run has no config", db.display())))?;
+    serde_json::from_str(&text)
+        .map_err(|e| EvolveError::Store(format!("{}: config: {e}", db.display())))
+}
+
+/// The hand-written programs for `env`: (file name, source) of `<rewards>/<env>/*.rhai`.
+pub fn library(rewards: &Path, env: &str) -> Result<Vec<(String, String)>, EvolveError> {
+    let dir = rewards.join(env);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut programs = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| EvolveError::io(&dir, e))?.path();
+        if path.extension().is_some_and(|e| e == "rhai") {
+            let text = std::fs::read_to_string(&path).map_err(|e| EvolveError::io(&path, e))?;
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into();
+            programs.push((name, text));
+        }
+    }
+    programs.sort();
+    Ok(programs)
+}
+
+impl Evolution {
+    /// Starts a new run in `dir`, or continues the one there when `resume`.
+    pub fn open(
+        dir: &Path,
+        config: EvolveConfig,
+        generator: Box<dyn Generator>,
+        trainer_exe: PathBuf,
+        resume: bool,
+    ) -> Result<Self, EvolveError> {
+        config.validate().map_err(EvolveError::Config)?;
+        let db = dir.join(DATABASE_FILE);
+        if !resume && db.exists() {
+            return Err(EvolveError::Config(format!(
+                "{} already holds an evolve run; continue it with --resume {0}, or choose another --out",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir.join("candidates")).map_err(|e| EvolveError::io(dir, e))?;
+        let store = Store::open(&db)?;
+        if !resume {
+            let text = serde_json::to_string_pretty(&config).expect("the config serializes");
+            store.set_meta("config", &text)?;
+            store.set_meta("generator", &generator.name())?;
+            store.set_meta("started", &unix_time().to_string())?;
+        }
+        let prompts = Prompts::load(config.templates.as_deref())?;
+        let mut env = envs::make(&config.env, &EnvOptions::default())?;
+        let states = reward_dsl::record_states(
+            &mut *env,
+            reward_dsl::DRY_RUN_SEEDS,
+            reward_dsl::DRY_RUN_STEPS,
+        );
+        let spec = env.spec().clone();
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            config,
+            store,
+            prompts,
+            spec,
+            states,
+            generator,
+            trainer_exe,
+        })
+    }
+
+    /// The run store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Adds feedback for the next generation to be sampled.
+    pub fn add_feedback(&self, text: &str) -> Result<(), EvolveError> {
+        let next = self.store.finished_generations()?.len() as u32;
+        let key = format!("feedback/{next}");
+        let joined = match self.store.meta(&key)? {
+            Some(old) => format!("{old}\n{text}"),
+            None => text.to_string(),
+        };
+        self.store.set_meta(&key, &joined)
+    }
+
+    /// Runs (or continues) the loop to the end, or until `stop` is raised.
+    pub fn run(
+        &mut self,
+        observer: &mut dyn Observer,
+        stop: &AtomicBool,
+    ) -> Result<Outcome, EvolveError> {
+        let done: Vec<u32> = self
+            .store
+            .finished_generations()?
+            .iter()
+            .map(|(g, _)| *g)
+            .collect();
+        for generation in 0..self.config.generations {
+            if done.contains(&generation) {
+                continue;
+            }
+            observer.event(Event::Generation { generation });
+            self.sample_generation(generation, observer)?;
+            if !self.train_generation(generation, observer, stop)? {
+                return Ok(Outcome::Stopped);
+            }
+            let elite = self.ranked()?.into_iter().next();
+            self.store
+                .finish_generation(generation, elite.as_ref().map(|c| c.id))?;
+            observer.event(Event::GenerationDone {
+                generation,
+                elite: elite.as_ref(),
+            });
+            if let Some(elite) = &elite
+                && generation + 1 < self.config.generations
+                && let Some(text) = observer.feedback(&self.summary(elite))
+                && !text.trim().is_empty()
+            {
+                self.add_feedback(text.trim())?;
+            }
+        }
+        if !self.final_evaluation(observer, stop)? {
+            return Ok(Outcome::Stopped);
+        }
+        self.store.set_meta("finished", &unix_time().to_string())?;
+        report::write(&self.dir, &self.store, &self.spec)?;
+        Ok(Outcome::Finished)
+    }
+
+    /// Candidates with a fitness, best first.
+    fn ranked(&self) -> Result<Vec<Candidate>, EvolveError> {
+        let mut trained: Vec<Candidate> = self
+            .store
+            .candidates()?
+            .into_iter()
+            .filter(|c| c.status.has_fitness())
+            .collect();
+        trained.sort_by(|a, b| fitness::rank((a.fitness, a.tiebreak), (b.fitness, b.tiebreak)));
+        Ok(trained)
+    }
+
+    /// The elite, and the runner-up with different code when crossover is on.
+    fn parents(&self) -> Result<Vec<Candidate>, EvolveError> {
+        let ranked = self.ranked()?;
+        let mut parents: Vec<Candidate> = ranked.iter().take(1).cloned().collect();
+        if self.config.crossover
+            && let Some(elite) = ranked.first()
+            && let Some(second) = ranked.iter().find(|c| c.code != elite.code)
+        {
+            parents.push(second.clone());
+        }
+        Ok(parents)
+    }
+
+    fn summary(&self, elite: &Candidate) -> String {
+        format!(
+            "Elite: candidate {} (generation {}, sample {}), fitness {}\n```rhai\n{}\n```\n{}",
+            elite.id,
+            elite.generation,
+            elite.sample,
+            report::format_opt(elite.fitness),
+            elite.code.as_deref().unwrap_or_default().trim_end(),
+            elite.reflection.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// The conversation every sample of `generation` starts from.
+    fn base_messages(
+        &self,
+        generation: u32,
+        parents: &[Candidate],
+    ) -> Result<Vec<Message>, EvolveError> {
+        let mut messages = vec![
+            self.prompts.system()?,
+            self.prompts.environment(&self.spec.describe_for_llm())?,
+        ];
+        if let Some(elite) = parents.first() {
+            messages.push(Message::assistant(elite.reply.clone()));
+            let score = elite.fitness.map(|f| self.describe_fitness(f));
+            messages.push(self.prompts.reflection(
+                elite.code.as_deref().unwrap_or_default(),
+                elite.reflection.as_deref().unwrap_or_default(),
+                score.as_deref(),
+            )?);
+        }
+        if let Some(feedback) = self.store.meta(&format!("feedback/{generation}"))? {
+            let note = self.prompts.feedback(&feedback)?;
+            let last = messages.last_mut().expect("there is a user message");
+            last.content = format!("{}\n\n{}", last.content, note.content);
+        }
+        Ok(messages)
+    }
+
+    fn describe_fitness(&self, fitness: f64) -> String {
+        let f = &self.spec.fitness;
+        if f.higher_is_better {
+            format!("{} = {fitness:.3}", f.info_key)
+        } else {
+            format!("{} = {:.3} (lower is better)", f.info_key, -fitness)
+        }
+    }
+
+    /// Compiles and dry-runs a program; the error text carries line, column and the line.
+    fn check(&self, code: &str, file: &str) -> Result<(), String> {
+        let program =
+            RewardProgram::compile(code, file, &self.spec.state_schema, &Limits::default())
+                .map_err(|e| e.to_string())?;
+        reward_dsl::check(
+            &program,
+            &self.spec.name,
+            &self.states,
+            self.spec.control_dt(),
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+
+    /// Makes sure every sample of `generation` has a checked program or has used up its tries.
+    fn sample_generation(
+        &mut self,
+        generation: u32,
+        observer: &mut dyn Observer,
+    ) -> Result<(), EvolveError> {
+        let existing = self.store.generation_candidates(generation)?;
+        let parents = self.parents()?;
+        let parent_ids: Vec<i64> = parents.iter().map(|c| c.id).collect();
+        let parent_code: Vec<String> = parents.iter().filter_map(|c| c.code.clone()).collect();
+        let base = self.base_messages(generation, &parents)?;
+        for sample in 0..self.config.samples {
+            let tries: Vec<&Candidate> = existing.iter().filter(|c| c.sample == sample).collect();
+            if tries
+                .iter()
+                .any(|c| !matches!(c.status, Status::NoCode | Status::FailedCheck))
+            {
+                continue;
+            }
+            let mut messages = base.clone();
+            for failed in &tries {
+                messages.push(Message::assistant(failed.reply.clone()));
+                messages.push(
+                    self.prompts
+                        .execution_error(failed.error.as_deref().unwrap_or_default())?,
+                );
+            }
+            for attempt in tries.len() as u32..=self.config.retries {
+                let reply = self.generator.reply(&SampleRequest {
+                    generation,
+                    sample,
+                    attempt,
+                    messages: &messages,
+                    parents: &parent_code,
+                })?;
+                if let Some(call) = &reply.call {
+                    self.store.insert_llm_call(&LlmCall {
+                        generation,
+                        sample,
+                        attempt,
+                        request: call.request.clone(),
+                        response: call.response.clone(),
+                        prompt_tokens: reply.usage.prompt_tokens,
+                        completion_tokens: reply.usage.completion_tokens,
+                        attempts: call.attempts,
+                        seconds: call.seconds,
+                    })?;
+                }
+                let code = extract_code(&reply.text);
+                let file = format!("g{generation}-s{sample}-a{attempt}.rhai");
+                let (status, error) = match &code {
+                    None => (Status::NoCode, Some(NO_CODE_ERROR.to_string())),
+                    Some(code) => match self.check(code, &file) {
+                        Ok(()) => (Status::Pending, None),
+                        Err(e) => (Status::FailedCheck, Some(e)),
+                    },
+                };
+                let prompt = serde_json::to_string(&messages).expect("messages serialize");
+                let id = self.store.insert_candidate(&NewCandidate {
+                    generation,
+                    sample,
+                    attempt,
+                    parents: &parent_ids,
+                    code: code.as_deref(),
+                    prompt: &prompt,
+                    reply: &reply.text,
+                    prompt_tokens: reply.usage.prompt_tokens,
+                    completion_tokens: reply.usage.completion_tokens,
+                    status,
+                    error: error.as_deref(),
+                })?;
+                observer.event(Event::Sampled(&self.store.candidate(id)?));
+                let Some(error) = error else { break };
+                messages.push(Message::assistant(reply.text));
+                messages.push(self.prompts.execution_error(&error)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Prepares a training run directory (once; a resumed run reuses it).
+    fn prepare_run(
+        &self,
+        dir: &Path,
+        code: &str,
+        seed: u64,
+        race: Option<trainer::RaceRule>,
+    ) -> Result<(), EvolveError> {
+        if dir.join("config.toml").exists() {
+            return Ok(());
+        }
+        let source = dir.with_extension("rhai");
+        std::fs::write(&source, code).map_err(|e| EvolveError::io(&source, e))?;
+        let setup = RunSetup {
+            env: self.config.env.clone(),
+            env_options: EnvOptions::default(),
+            reward_source: Some(source),
+            race,
+        };
+        Run::create(dir, setup, self.config.train_config(seed))?;
+        Ok(())
+    }
+
+    /// The elite's fitness at half the budget, which racing holds candidates to.
+    fn race_for(&self) -> Result<Option<trainer::RaceRule>, EvolveError> {
+        if !self.config.racing {
+            return Ok(None);
+        }
+        let Some(elite) = self.ranked()?.into_iter().next() else {
+            return Ok(None);
+        };
+        let half = self.config.steps / 2;
+        let rows = self.store.metrics(elite.id)?;
+        Ok(fitness::fitness_at(&rows, &self.spec.fitness, half)
+            .map(|at_half| race_rule(&self.spec.fitness, half, at_half, self.config.race_margin)))
+    }
+
+    /// What a finished training run gave.
+    fn read_training(&self, dir: &Path, exit: &JobExit) -> Result<TrainingOutcome, EvolveError> {
+        let run = Run::open(dir)?;
+        let rows = run.metrics()?;
+        let outcome = if exit.success { run.outcome()? } else { None };
+        let status = match outcome.map(|o| o.end) {
+            Some(RunEnd::Finished) => Status::Trained,
+            Some(RunEnd::Raced) => Status::Raced,
+            Some(RunEnd::Stopped) => Status::Pending,
+            None => Status::Crashed,
+        };
+        let spec = &self.spec.fitness;
+        Ok(TrainingOutcome {
+            status,
+            error: (status == Status::Crashed).then(|| exit.log_tail.clone()),
+            fitness: fitness::fitness(&rows, spec),
+            halfway: fitness::fitness_at(&rows, spec, self.config.steps / 2),
+            task_measure: fitness::task_measure(&rows, spec),
+            tiebreak: fitness::tiebreak(&rows, spec),
+            steps: rows
+                .last()
+                .and_then(|r| r.get("global_step"))
+                .map_or(0, |s| *s as u64),
+            reflection: Reflection::from_metrics(&rows, spec).to_text(),
+            rows,
+        })
+    }
+
+    /// Trains the generation's checked candidates; `Ok(false)` when stopped.
+    fn train_generation(
+        &mut self,
+        generation: u32,
+        observer: &mut dyn Observer,
+        stop: &AtomicBool,
+    ) -> Result<bool, EvolveError> {
+        let pending: Vec<Candidate> = self
+            .store
+            .generation_candidates(generation)?
+            .into_iter()
+            .filter(|c| c.status == Status::Pending)
+            .collect();
+        let race = self.race_for()?;
+        let mut jobs = Vec::new();
+        for candidate in &pending {
+            let rel = format!("candidates/c{:04}", candidate.id);
+            let dir = self.dir.join(&rel);
+            let code = candidate.code.as_deref().unwrap_or_default();
+            self.prepare_run(&dir, code, self.config.seed, race.clone())?;
+            self.store.set_run_dir(candidate.id, &rel)?;
+            jobs.push(Job {
+                dir,
+                steps: self.config.steps,
+            });
+        }
+        let what = format!("generation {generation}");
+        let mut results = Vec::new();
+        let finished = run_jobs(
+            &self.trainer_exe,
+            &jobs,
+            self.config.jobs,
+            stop,
+            &mut |done, total| {
+                observer.event(Event::Training {
+                    what: &what,
+                    done,
+                    total,
+                })
+            },
+            &mut |job, exit| {
+                results.push((job.dir.clone(), self.read_training(&job.dir, &exit)?));
+                Ok(())
+            },
+        )?;
+        for (dir, outcome) in results {
+            let candidate = pending
+                .iter()
+                .find(|c| self.dir.join(format!("candidates/c{:04}", c.id)) == dir)
+                .expect("every job is a pending candidate");
+            self.store.set_training_result(
+                candidate.id,
+                &TrainingResult {
+                    status: outcome.status,
+                    error: outcome.error.as_deref(),
+                    fitness: outcome.fitness,
+                    halfway: outcome.halfway,
+                    task_measure: outcome.task_measure,
+                    tiebreak: outcome.tiebreak,
+                    steps: outcome.steps,
+                    reflection: Some(&outcome.reflection),
+                },
+                &outcome.rows,
+            )?;
+            observer.event(Event::Trained(&self.store.candidate(candidate.id)?));
+        }
+        Ok(finished)
+    }
+
+    /// Trains the best, human and sparse rewards with each final seed; `Ok(false)` when
+    /// stopped.
+    fn final_evaluation(
+        &mut self,
+        observer: &mut dyn Observer,
+        stop: &AtomicBool,
+    ) -> Result<bool, EvolveError> {
+        let best = self.ranked()?.into_iter().next();
+        if let Some(best) = &best {
+            let code = best.code.as_deref().unwrap_or_default();
+            let path = self.dir.join("best.rhai");
+            std::fs::write(&path, code).map_err(|e| EvolveError::io(&path, e))?;
+        }
+        let library = library(&self.config.rewards, &self.config.env)?;
+        let program = |label: &str| -> Option<String> {
+            match label {
+                "best" => best.as_ref().and_then(|b| b.code.clone()),
+                _ => library
+                    .iter()
+                    .find(|(name, _)| *name == format!("{label}.rhai"))
+                    .map(|(_, code)| code.clone()),
+            }
+        };
+        let done: Vec<(String, u64)> = self
+            .store
+            .final_runs()?
+            .into_iter()
+            .filter(|r| r.status != Status::Pending)
+            .map(|r| (r.label, r.seed))
+            .collect();
+        let final_dir = self.dir.join("final");
+        std::fs::create_dir_all(&final_dir).map_err(|e| EvolveError::io(&final_dir, e))?;
+        let mut jobs = Vec::new();
+        let mut labels = Vec::new();
+        for label in FINAL_LABELS {
+            let Some(code) = program(label) else { continue };
+            for k in 1..=u64::from(self.config.seeds) {
+                let seed = self.config.seed + k;
+                if done.contains(&(label.to_string(), seed)) {
+                    continue;
+                }
+                let rel = format!("final/{label}-seed{seed}");
+                let dir = self.dir.join(&rel);
+                self.prepare_run(&dir, &code, seed, None)?;
+                jobs.push(Job {
+                    dir: dir.clone(),
+                    steps: self.config.steps,
+                });
+                labels.push((dir, label.to_string(), seed, rel));
+            }
+        }
+        let mut results = Vec::new();
+        let finished = run_jobs(
+            &self.trainer_exe,
+            &jobs,
+            self.config.jobs,
+            stop,
+            &mut |done, total| {
+                observer.event(Event::Training {
+                    what: "final evaluation",
+                    done,
+                    total,
+                })
+            },
+            &mut |job, exit| {
+                results.push((job.dir.clone(), self.read_training(&job.dir, &exit)?));
+                Ok(())
+            },
+        )?;
+        for (dir, outcome) in results {
+            let (_, label, seed, rel) = labels
+                .iter()
+                .find(|(d, ..)| *d == dir)
+                .expect("every job is labelled");
+            let run = FinalRun {
+                label: label.clone(),
+                seed: *seed,
+                status: outcome.status,
+                error: outcome.error,
+                fitness: outcome.fitness,
+                task_measure: outcome.task_measure,
+                run_dir: rel.clone(),
+            };
+            self.store.upsert_final_run(&run)?;
+            observer.event(Event::FinalRun(&run));
+        }
+        if finished {
+            self.keep_best_policy()?;
+        }
+        Ok(finished)
+    }
+
+    /// Copies the best final run of the best reward to `best-policy/`, a run directory that
+    /// `rewardgen eval --run` reads.
+    fn keep_best_policy(&self) -> Result<(), EvolveError> {
+        let mut runs: Vec<FinalRun> = self
+            .store
+            .final_runs()?
+            .into_iter()
+            .filter(|r| r.label == "best" && r.status == Status::Trained)
+            .collect();
+        runs.sort_by(|a, b| fitness::rank((a.fitness, None), (b.fitness, None)));
+        let Some(best) = runs.first() else {
+            return Ok(());
+        };
+        let target = self.dir.join("best-policy");
+        let _ = std::fs::remove_dir_all(&target);
+        copy_dir(&self.dir.join(&best.run_dir), &target)
+    }
+}
+
+/// What reading a finished training run gave.
+struct TrainingOutcome {
+    status: Status,
+    error: Option<String>,
+    fitness: Option<f64>,
+    halfway: Option<f64>,
+    task_measure: Option<f64>,
+    tiebreak: Option<f64>,
+    steps: u64,
+    reflection: String,
+    rows: Vec<trainer::metrics::MetricsRow>,
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<(), EvolveError> {
+    std::fs::create_dir_all(to).map_err(|e| EvolveError::io(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| EvolveError::io(from, e))? {
+        let entry = entry.map_err(|e| EvolveError::io(from, e))?;
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target).map_err(|e| EvolveError::io(&target, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_time() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

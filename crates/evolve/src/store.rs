@@ -1,0 +1,553 @@
+//! The run store: `runs/<id>/evolve.db`, one SQLite database (WAL) with the run's config,
+//! every candidate (code, parents, prompt, reply, tokens, status, error, fitness), every
+//! language-model call, per-checkpoint metrics and the final evaluation runs. Each write is
+//! its own transaction, so a kill at any moment loses at most the step in flight.
+
+use crate::EvolveError;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// What became of a candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The reply had no code block.
+    NoCode,
+    /// The program failed to compile or failed its dry run.
+    FailedCheck,
+    /// Checked; waiting to train (or training when the run stopped).
+    Pending,
+    /// Trained to the full budget.
+    Trained,
+    /// Stopped at the racing step, clearly behind the elite.
+    Raced,
+    /// Its training process failed.
+    Crashed,
+}
+
+impl Status {
+    /// The name stored in the database and shown in tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::NoCode => "no_code",
+            Status::FailedCheck => "failed_check",
+            Status::Pending => "pending",
+            Status::Trained => "trained",
+            Status::Raced => "raced",
+            Status::Crashed => "crashed",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, EvolveError> {
+        Ok(match text {
+            "no_code" => Status::NoCode,
+            "failed_check" => Status::FailedCheck,
+            "pending" => Status::Pending,
+            "trained" => Status::Trained,
+            "raced" => Status::Raced,
+            "crashed" => Status::Crashed,
+            other => {
+                return Err(EvolveError::Store(format!(
+                    "unknown candidate status '{other}'"
+                )));
+            }
+        })
+    }
+
+    /// Whether the candidate was trained (fully or until raced), so it has a fitness.
+    pub fn has_fitness(self) -> bool {
+        matches!(self, Status::Trained | Status::Raced)
+    }
+}
+
+/// One sample's attempt: a reply and the program in it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    pub id: i64,
+    pub generation: u32,
+    /// Which of the generation's samples this is.
+    pub sample: u32,
+    /// 0 for the first try; retries after a failed check count up.
+    pub attempt: u32,
+    /// Ids of the candidates this one was derived from.
+    pub parents: Vec<i64>,
+    /// The program, when the reply had one.
+    pub code: Option<String>,
+    /// The chat messages sent (JSON), or the offline generator's description.
+    pub prompt: String,
+    pub reply: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub status: Status,
+    pub error: Option<String>,
+    /// Fitness over the last checkpoints of training (higher is better).
+    pub fitness: Option<f64>,
+    /// The racing score at half the budget.
+    pub halfway: Option<f64>,
+    /// The task's own per-episode measure over the same checkpoints (success rate, error).
+    pub task_measure: Option<f64>,
+    /// The task's tiebreak error over the same checkpoints.
+    pub tiebreak: Option<f64>,
+    /// Env steps trained.
+    pub steps: u64,
+    /// The training run's directory, relative to the evolve run.
+    pub run_dir: Option<String>,
+    /// The reflection text written from its training.
+    pub reflection: Option<String>,
+}
+
+/// A new candidate before it has an id or results.
+pub struct NewCandidate<'a> {
+    pub generation: u32,
+    pub sample: u32,
+    pub attempt: u32,
+    pub parents: &'a [i64],
+    pub code: Option<&'a str>,
+    pub prompt: &'a str,
+    pub reply: &'a str,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub status: Status,
+    pub error: Option<&'a str>,
+}
+
+/// What training gave a candidate.
+pub struct TrainingResult<'a> {
+    pub status: Status,
+    pub error: Option<&'a str>,
+    pub fitness: Option<f64>,
+    pub halfway: Option<f64>,
+    pub task_measure: Option<f64>,
+    pub tiebreak: Option<f64>,
+    pub steps: u64,
+    pub reflection: Option<&'a str>,
+}
+
+/// One training run of the final evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FinalRun {
+    /// `best`, `human` or `sparse`.
+    pub label: String,
+    pub seed: u64,
+    pub status: Status,
+    pub error: Option<String>,
+    pub fitness: Option<f64>,
+    pub task_measure: Option<f64>,
+    pub run_dir: String,
+}
+
+/// One language-model call, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LlmCall {
+    pub generation: u32,
+    pub sample: u32,
+    pub attempt: u32,
+    pub request: String,
+    pub response: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub attempts: u32,
+    pub seconds: f64,
+}
+
+/// The database of one evolve run.
+pub struct Store {
+    conn: Connection,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS generations (
+    generation INTEGER PRIMARY KEY,
+    elite INTEGER,
+    finished INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS candidates (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    generation INTEGER NOT NULL,
+    sample INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    parents TEXT NOT NULL,
+    code TEXT,
+    prompt TEXT NOT NULL,
+    reply TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    fitness REAL,
+    halfway REAL,
+    task_measure REAL,
+    tiebreak REAL,
+    steps INTEGER NOT NULL DEFAULT 0,
+    run_dir TEXT,
+    reflection TEXT,
+    UNIQUE (generation, sample, attempt)
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    candidate INTEGER NOT NULL,
+    row INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (candidate, row)
+);
+CREATE TABLE IF NOT EXISTS llm_calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    generation INTEGER NOT NULL,
+    sample INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    request TEXT NOT NULL,
+    response TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    seconds REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS final_runs (
+    label TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    fitness REAL,
+    task_measure REAL,
+    run_dir TEXT NOT NULL,
+    PRIMARY KEY (label, seed)
+);
+";
+
+const CANDIDATE_COLUMNS: &str = "id, generation, sample, attempt, parents, code, prompt, reply, \
+     prompt_tokens, completion_tokens, status, error, fitness, halfway, task_measure, tiebreak, \
+     steps, run_dir, reflection";
+
+fn db_error(e: rusqlite::Error) -> EvolveError {
+    EvolveError::Store(e.to_string())
+}
+
+impl Store {
+    /// Opens (creating when missing) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, EvolveError> {
+        let conn = Connection::open(path)
+            .map_err(|e| EvolveError::Store(format!("{}: {e}", path.display())))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db_error)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db_error)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(db_error)?;
+        conn.execute_batch(SCHEMA)
+            .map_err(|e| EvolveError::Store(format!("{}: {e}", path.display())))?;
+        Ok(Self { conn })
+    }
+
+    /// Sets a run-level value (the config, the generator's name, ...).
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), EvolveError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, EvolveError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(db_error)
+    }
+
+    pub fn insert_candidate(&self, c: &NewCandidate) -> Result<i64, EvolveError> {
+        let parents = serde_json::to_string(c.parents).expect("ids serialize");
+        self.conn
+            .execute(
+                "INSERT INTO candidates (generation, sample, attempt, parents, code, prompt, reply,
+                 prompt_tokens, completion_tokens, status, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    c.generation,
+                    c.sample,
+                    c.attempt,
+                    parents,
+                    c.code,
+                    c.prompt,
+                    c.reply,
+                    c.prompt_tokens as i64,
+                    c.completion_tokens as i64,
+                    c.status.as_str(),
+                    c.error,
+                ],
+            )
+            .map_err(db_error)?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn set_run_dir(&self, id: i64, run_dir: &str) -> Result<(), EvolveError> {
+        self.conn
+            .execute(
+                "UPDATE candidates SET run_dir = ?2 WHERE id = ?1",
+                params![id, run_dir],
+            )
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Records a candidate's training and its metrics rows in one transaction.
+    pub fn set_training_result(
+        &mut self,
+        id: i64,
+        result: &TrainingResult,
+        metrics: &[trainer::metrics::MetricsRow],
+    ) -> Result<(), EvolveError> {
+        let tx = self.conn.transaction().map_err(db_error)?;
+        tx.execute(
+            "UPDATE candidates SET status = ?2, error = ?3, fitness = ?4, halfway = ?5,
+             task_measure = ?6, tiebreak = ?7, steps = ?8, reflection = ?9 WHERE id = ?1",
+            params![
+                id,
+                result.status.as_str(),
+                result.error,
+                result.fitness,
+                result.halfway,
+                result.task_measure,
+                result.tiebreak,
+                result.steps as i64,
+                result.reflection,
+            ],
+        )
+        .map_err(db_error)?;
+        tx.execute("DELETE FROM metrics WHERE candidate = ?1", [id])
+            .map_err(db_error)?;
+        for (i, row) in metrics.iter().enumerate() {
+            let data = serde_json::to_string(row).expect("metrics rows serialize");
+            tx.execute(
+                "INSERT INTO metrics (candidate, row, data) VALUES (?1, ?2, ?3)",
+                params![id, i as i64, data],
+            )
+            .map_err(db_error)?;
+        }
+        tx.commit().map_err(db_error)
+    }
+
+    fn candidates_where(
+        &self,
+        clause: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<Candidate>, EvolveError> {
+        let sql = format!(
+            "SELECT {CANDIDATE_COLUMNS} FROM candidates {clause} ORDER BY generation, sample, attempt"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(db_error)?;
+        let rows = stmt
+            .query_map(args, |r| {
+                Ok((
+                    Candidate {
+                        id: r.get(0)?,
+                        generation: r.get(1)?,
+                        sample: r.get(2)?,
+                        attempt: r.get(3)?,
+                        parents: Vec::new(),
+                        code: r.get(5)?,
+                        prompt: r.get(6)?,
+                        reply: r.get(7)?,
+                        prompt_tokens: r.get::<_, i64>(8)? as u64,
+                        completion_tokens: r.get::<_, i64>(9)? as u64,
+                        status: Status::Pending,
+                        error: r.get(11)?,
+                        fitness: r.get(12)?,
+                        halfway: r.get(13)?,
+                        task_measure: r.get(14)?,
+                        tiebreak: r.get(15)?,
+                        steps: r.get::<_, i64>(16)? as u64,
+                        run_dir: r.get(17)?,
+                        reflection: r.get(18)?,
+                    },
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(10)?,
+                ))
+            })
+            .map_err(db_error)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut candidate, parents, status) = row.map_err(db_error)?;
+            candidate.parents = serde_json::from_str(&parents).map_err(|e| {
+                EvolveError::Store(format!("candidate {}: parents: {e}", candidate.id))
+            })?;
+            candidate.status = Status::parse(&status)?;
+            out.push(candidate);
+        }
+        Ok(out)
+    }
+
+    /// Every candidate, in generation, sample and attempt order.
+    pub fn candidates(&self) -> Result<Vec<Candidate>, EvolveError> {
+        self.candidates_where("", &[])
+    }
+
+    /// The candidates of one generation.
+    pub fn generation_candidates(&self, generation: u32) -> Result<Vec<Candidate>, EvolveError> {
+        self.candidates_where("WHERE generation = ?1", &[&generation])
+    }
+
+    pub fn candidate(&self, id: i64) -> Result<Candidate, EvolveError> {
+        self.candidates_where("WHERE id = ?1", &[&id])?
+            .pop()
+            .ok_or_else(|| EvolveError::Store(format!("no candidate {id}")))
+    }
+
+    /// A candidate's metrics rows, in order.
+    pub fn metrics(&self, id: i64) -> Result<Vec<trainer::metrics::MetricsRow>, EvolveError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT data FROM metrics WHERE candidate = ?1 ORDER BY row")
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map([id], |r| r.get::<_, String>(0))
+            .map_err(db_error)?;
+        rows.map(|row| {
+            let text = row.map_err(db_error)?;
+            serde_json::from_str(&text)
+                .map_err(|e| EvolveError::Store(format!("candidate {id}: metrics: {e}")))
+        })
+        .collect()
+    }
+
+    pub fn insert_llm_call(&self, call: &LlmCall) -> Result<(), EvolveError> {
+        self.conn
+            .execute(
+                "INSERT INTO llm_calls (generation, sample, attempt, request, response,
+                 prompt_tokens, completion_tokens, attempts, seconds)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    call.generation,
+                    call.sample,
+                    call.attempt,
+                    call.request,
+                    call.response,
+                    call.prompt_tokens as i64,
+                    call.completion_tokens as i64,
+                    call.attempts,
+                    call.seconds,
+                ],
+            )
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Every language-model call, in order.
+    pub fn llm_calls(&self) -> Result<Vec<LlmCall>, EvolveError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT generation, sample, attempt, request, response, prompt_tokens,
+                 completion_tokens, attempts, seconds FROM llm_calls ORDER BY id",
+            )
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(LlmCall {
+                    generation: r.get(0)?,
+                    sample: r.get(1)?,
+                    attempt: r.get(2)?,
+                    request: r.get(3)?,
+                    response: r.get(4)?,
+                    prompt_tokens: r.get::<_, i64>(5)? as u64,
+                    completion_tokens: r.get::<_, i64>(6)? as u64,
+                    attempts: r.get(7)?,
+                    seconds: r.get(8)?,
+                })
+            })
+            .map_err(db_error)?;
+        rows.map(|r| r.map_err(db_error)).collect()
+    }
+
+    /// Marks a generation finished, with the elite after it.
+    pub fn finish_generation(
+        &self,
+        generation: u32,
+        elite: Option<i64>,
+    ) -> Result<(), EvolveError> {
+        self.conn
+            .execute(
+                "INSERT INTO generations (generation, elite, finished) VALUES (?1, ?2, 1)
+                 ON CONFLICT(generation) DO UPDATE SET elite = excluded.elite, finished = 1",
+                params![generation, elite],
+            )
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Finished generations: (generation, elite id after it), in order.
+    pub fn finished_generations(&self) -> Result<Vec<(u32, Option<i64>)>, EvolveError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT generation, elite FROM generations WHERE finished = 1 ORDER BY generation",
+            )
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db_error)?;
+        rows.map(|r| r.map_err(db_error)).collect()
+    }
+
+    pub fn upsert_final_run(&self, run: &FinalRun) -> Result<(), EvolveError> {
+        self.conn
+            .execute(
+                "INSERT INTO final_runs (label, seed, status, error, fitness, task_measure, run_dir)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(label, seed) DO UPDATE SET status = excluded.status,
+                 error = excluded.error, fitness = excluded.fitness,
+                 task_measure = excluded.task_measure, run_dir = excluded.run_dir",
+                params![
+                    run.label,
+                    run.seed as i64,
+                    run.status.as_str(),
+                    run.error,
+                    run.fitness,
+                    run.task_measure,
+                    run.run_dir,
+                ],
+            )
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    pub fn final_runs(&self) -> Result<Vec<FinalRun>, EvolveError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT label, seed, status, error, fitness, task_measure, run_dir FROM final_runs
+                 ORDER BY label, seed",
+            )
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<f64>>(4)?,
+                    r.get::<_, Option<f64>>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            })
+            .map_err(db_error)?;
+        rows.map(|row| {
+            let (label, seed, status, error, fitness, task_measure, run_dir) =
+                row.map_err(db_error)?;
+            Ok(FinalRun {
+                label,
+                seed: seed as u64,
+                status: Status::parse(&status)?,
+                error,
+                fitness,
+                task_measure,
+                run_dir,
+            })
+        })
+        .collect()
+    }
+}

@@ -1,0 +1,412 @@
+//! `rewardgen evolve`, `runs` and `show`: argument handling and the progress display around the
+//! evolve crate.
+
+use anyhow::{Context, Result, bail};
+use evolve::{
+    Budget, Event, Evolution, EvolveConfig, Generator, GeneratorKind, LlmGenerator, Observer,
+    OfflineGenerator, Outcome, ReplayGenerator, Status, Store,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Arguments of `rewardgen evolve`.
+#[derive(clap::Args)]
+pub struct EvolveArgs {
+    /// Environment name (see `rewardgen envs`).
+    #[arg(long, required_unless_present = "resume")]
+    env: Option<String>,
+    /// Preset sizes; the flags below override any part of it.
+    #[arg(long, value_enum, default_value_t = Budget::Default)]
+    budget: Budget,
+    /// Where programs come from: offline (default, no language model), openai (any
+    /// OpenAI-compatible endpoint) or replay (a stored run's replies, with --replay RUN).
+    #[arg(long = "llm", value_enum)]
+    generator: Option<GeneratorKind>,
+    /// The run whose replies `--llm replay` plays back.
+    #[arg(long, value_name = "RUN")]
+    replay: Option<PathBuf>,
+    /// Language model name (overrides REWARDGEN_LLM_MODEL and the config file).
+    #[arg(long)]
+    model: Option<String>,
+    /// Sampling temperature of the language model.
+    #[arg(long)]
+    temperature: Option<f64>,
+    /// TOML file with the language-model settings (base_url, model, api_key, price, ...).
+    #[arg(long, value_name = "FILE")]
+    llm_config: Option<PathBuf>,
+    /// Samples (candidates) per generation.
+    #[arg(long)]
+    samples: Option<u32>,
+    #[arg(long)]
+    generations: Option<u32>,
+    /// Env steps each candidate trains for.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Seeds per reward in the final evaluation.
+    #[arg(long)]
+    seeds: Option<u32>,
+    /// Retries of a sample whose program fails its check.
+    #[arg(long)]
+    retries: Option<u32>,
+    /// Candidates trained at once (default: one per core).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Do not stop candidates that are clearly behind the elite at half budget.
+    #[arg(long)]
+    no_racing: bool,
+    /// How far behind the elite's halfway fitness a candidate may fall before it is stopped.
+    #[arg(long)]
+    race_margin: Option<f64>,
+    /// Only mutate the elite; do not recombine it with the runner-up.
+    #[arg(long)]
+    no_crossover: bool,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a training setting of every candidate, KEY=VALUE (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Folder of hand-written programs, `<DIR>/<env>/*.rhai`.
+    #[arg(long, value_name = "DIR", default_value = "rewards")]
+    rewards: PathBuf,
+    /// Folder of prompt templates replacing the built-in ones by file name.
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
+    /// A note for the next generation's prompt.
+    #[arg(long)]
+    feedback: Option<String>,
+    /// Pause after each generation, show the elite and read a line of feedback.
+    #[arg(long)]
+    interactive: bool,
+    /// Run directory to create (default: runs/evolve-<env>-<time>).
+    #[arg(long, conflicts_with = "resume")]
+    out: Option<PathBuf>,
+    /// Continue a stopped run with its own settings.
+    #[arg(long, value_name = "RUN")]
+    resume: Option<PathBuf>,
+}
+
+impl EvolveArgs {
+    fn config(&self, env: &str) -> Result<EvolveConfig> {
+        let mut config = EvolveConfig::new(env, self.budget);
+        config.generator = self.generator.unwrap_or(GeneratorKind::Offline);
+        config.replay_from = self.replay.clone();
+        macro_rules! set {
+            ($($field:ident),*) => {$(
+                if let Some(value) = self.$field.clone() {
+                    config.$field = value;
+                }
+            )*};
+        }
+        set!(
+            samples,
+            generations,
+            steps,
+            seeds,
+            retries,
+            jobs,
+            race_margin,
+            seed
+        );
+        config.racing = !self.no_racing;
+        config.crossover = !self.no_crossover;
+        config.train = config
+            .train
+            .with_overrides(&self.overrides)
+            .map_err(|e| anyhow::anyhow!("--set: {e}"))?;
+        config.rewards = self.rewards.clone();
+        config.templates = self.templates.clone();
+        Ok(config)
+    }
+
+    fn llm_given(&self) -> bool {
+        self.model.is_some() || self.temperature.is_some() || self.llm_config.is_some()
+    }
+}
+
+fn make_generator(config: &mut EvolveConfig, args: &EvolveArgs) -> Result<Box<dyn Generator>> {
+    Ok(match config.generator {
+        GeneratorKind::Offline => {
+            if args.llm_given() {
+                bail!("--model, --temperature and --llm-config need --llm openai");
+            }
+            let env = envs::make(&config.env, &envs::EnvOptions::default())?;
+            Box::new(OfflineGenerator::new(
+                config.seed,
+                evolve::library(&config.rewards, &config.env)?,
+                env.spec().state_schema.clone(),
+            )?)
+        }
+        GeneratorKind::Openai => {
+            let mut llm = llm::LlmConfig::resolve(args.llm_config.as_deref())?;
+            if let Some(model) = &args.model {
+                llm.model = model.clone();
+            }
+            if let Some(t) = args.temperature {
+                llm.temperature = t;
+            }
+            config.llm_model = Some(llm.model.clone());
+            config.llm_base_url = Some(llm.base_url.clone());
+            Box::new(LlmGenerator {
+                client: llm::ChatClient::new(llm)?,
+            })
+        }
+        GeneratorKind::Replay => {
+            let Some(from) = &config.replay_from else {
+                bail!("--llm replay needs --replay RUN, the run whose replies to play back");
+            };
+            Box::new(ReplayGenerator::open(from)?)
+        }
+    })
+}
+
+/// The progress display: a line per event and a bar over the training jobs.
+struct Display {
+    bar: Option<ProgressBar>,
+    interactive: bool,
+}
+
+impl Display {
+    fn say(&mut self, line: String) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => println!("{line}"),
+        }
+    }
+}
+
+impl Observer for Display {
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Generation { generation } => self.say(format!("generation {generation}")),
+            Event::Sampled(c) => self.say(format!(
+                "  sample {} try {}: {}{}",
+                c.sample,
+                c.attempt,
+                c.status.as_str(),
+                c.error
+                    .as_deref()
+                    .and_then(|e| e.lines().next())
+                    .map_or(String::new(), |e| format!(": {e}"))
+            )),
+            Event::Training { what, done, total } => {
+                let bar = self.bar.get_or_insert_with(|| {
+                    let bar = ProgressBar::new(total);
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "  {msg} {bar:30} {pos}/{len} steps {per_sec} eta {eta}",
+                        )
+                        .expect("the progress template is valid"),
+                    );
+                    bar
+                });
+                bar.set_length(total);
+                bar.set_position(done);
+                bar.set_message(what.to_string());
+            }
+            Event::Trained(c) => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                self.say(format!(
+                    "  candidate {} (sample {}): {}, fitness {}, {} steps{}",
+                    c.id,
+                    c.sample,
+                    c.status.as_str(),
+                    evolve::report::format_opt(c.fitness),
+                    c.steps,
+                    if c.status == Status::Crashed {
+                        format!("\n{}", c.error.as_deref().unwrap_or_default())
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            Event::GenerationDone { generation, elite } => self.say(format!(
+                "generation {generation} done; elite: {}",
+                elite.map_or("none yet".into(), |e| format!(
+                    "candidate {} with fitness {}",
+                    e.id,
+                    evolve::report::format_opt(e.fitness)
+                ))
+            )),
+            Event::FinalRun(run) => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                self.say(format!(
+                    "  final {} seed {}: {}, measure {}",
+                    run.label,
+                    run.seed,
+                    run.status.as_str(),
+                    evolve::report::format_opt(run.task_measure)
+                ))
+            }
+        }
+    }
+
+    fn feedback(&mut self, summary: &str) -> Option<String> {
+        if !self.interactive {
+            return None;
+        }
+        println!("\n{summary}");
+        print!("feedback for the next generation (empty line: none) > ");
+        std::io::stdout().flush().ok()?;
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).ok()?;
+        Some(line)
+    }
+}
+
+/// Runs `rewardgen evolve`.
+pub fn evolve(args: &EvolveArgs) -> Result<()> {
+    let (dir, mut config, resume) = match &args.resume {
+        Some(dir) => {
+            if args.env.is_some() || args.out.is_some() {
+                bail!("--resume continues a run with its own settings; drop --env and --out");
+            }
+            (dir.clone(), evolve::read_config(dir)?, true)
+        }
+        None => {
+            let env = args
+                .env
+                .clone()
+                .expect("clap requires --env without --resume");
+            let config = args.config(&env)?;
+            let dir = args.out.clone().unwrap_or_else(|| {
+                PathBuf::from(format!("runs/evolve-{env}-{}", evolve_time_stamp()))
+            });
+            (dir, config, false)
+        }
+    };
+    let generator = make_generator(&mut config, args)?;
+    println!("rewardgen evolve {}: {}", config.env, generator.name());
+    println!(
+        "  {} samples × {} generations × {} steps, {} final seeds, {} jobs; run: {}",
+        config.samples,
+        config.generations,
+        config.steps,
+        config.seeds,
+        config.jobs,
+        dir.display()
+    );
+    let exe = std::env::current_exe().context("cannot find the rewardgen executable")?;
+    let mut evolution = Evolution::open(&dir, config, generator, exe, resume)?;
+    if let Some(feedback) = &args.feedback {
+        evolution.add_feedback(feedback)?;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .context("cannot install the Ctrl-C handler")?;
+    let mut display = Display {
+        bar: None,
+        interactive: args.interactive,
+    };
+    match evolution.run(&mut display, &stop)? {
+        Outcome::Finished => {
+            println!("finished: {}", dir.join("report.md").display());
+            print_final(&dir)?;
+        }
+        Outcome::Stopped => println!(
+            "stopped; continue with `rewardgen evolve --resume {}`",
+            dir.display()
+        ),
+    }
+    Ok(())
+}
+
+fn evolve_time_stamp() -> String {
+    format!("{}", evolve::unix_time())
+}
+
+fn print_final(dir: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(dir.join("report.md"))?;
+    if let Some(start) = text.find("## Final comparison")
+        && let Some(end) = text[start..].find("![")
+    {
+        println!("{}", text[start..start + end].trim_end());
+    }
+    Ok(())
+}
+
+/// Lists the evolve runs under `dir`.
+pub fn runs(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        bail!("{}: no runs folder here", dir.display());
+    };
+    let mut rows = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.join(evolve::DATABASE_FILE).exists() {
+            continue;
+        }
+        let store = Store::open(&path.join(evolve::DATABASE_FILE))?;
+        let config = evolve::read_config(&path)?;
+        let candidates = store.candidates()?;
+        let best = candidates
+            .iter()
+            .filter_map(|c| c.fitness)
+            .fold(None, |acc: Option<f64>, f| {
+                Some(acc.map_or(f, |a| a.max(f)))
+            });
+        let state = if store.meta("finished")?.is_some() {
+            "finished"
+        } else {
+            "stopped or running"
+        };
+        rows.push(format!(
+            "{:<40} {:<16} {:>4}/{:<4} gens {:>4} candidates  best {:>7}  {}",
+            path.display(),
+            config.env,
+            store.finished_generations()?.len(),
+            config.generations,
+            candidates.len(),
+            evolve::report::format_opt(best),
+            state
+        ));
+    }
+    rows.sort();
+    if rows.is_empty() {
+        println!("no evolve runs in {}", dir.display());
+    }
+    for row in rows {
+        println!("{row}");
+    }
+    Ok(())
+}
+
+/// Prints a run's generation table and its elite's code.
+pub fn show(dir: &Path) -> Result<()> {
+    let config = evolve::read_config(dir)?;
+    let store = Store::open(&dir.join(evolve::DATABASE_FILE))?;
+    let env = envs::make(&config.env, &envs::EnvOptions::default())?;
+    let measure = &env.spec().fitness.info_key;
+    println!(
+        "{}: {} on {}",
+        dir.display(),
+        store.meta("generator")?.unwrap_or_default(),
+        config.env
+    );
+    println!();
+    print!(
+        "{}",
+        evolve::report::generation_table(&store.candidates()?, measure)
+    );
+    if let Some((_, Some(elite))) = store.finished_generations()?.last() {
+        let c = store.candidate(*elite)?;
+        println!(
+            "\nelite: candidate {} (generation {}), fitness {}\n{}",
+            c.id,
+            c.generation,
+            evolve::report::format_opt(c.fitness),
+            c.code.unwrap_or_default()
+        );
+    }
+    if dir.join("report.md").exists() {
+        println!("report: {}", dir.join("report.md").display());
+    }
+    Ok(())
+}
