@@ -340,3 +340,47 @@ fn eval_records_rollouts_that_replay_the_physics() {
         .unwrap();
     assert_eq!(a.sim().site_pos(ee), b.sim().site_pos(ee));
 }
+
+#[test]
+fn the_race_rule_stops_a_run_behind_its_threshold_and_keeps_it_stopped() {
+    let stop = AtomicBool::new(false);
+    let rule = |threshold: f64| trainer::RaceRule {
+        at_step: 256,
+        metric: "final/goal_distance".into(),
+        higher_is_better: false,
+        threshold,
+        window: 0.2,
+    };
+    // A goal distance is never negative, so a threshold of +1 (distance ≤ -1) cannot be met.
+    let behind = scratch("race-behind");
+    let mut run = reach_run(&behind, 768);
+    run.config.run.race = Some(rule(1.0));
+    assert_eq!(
+        trainer::train(&run, &stop, &mut |_| {}).unwrap(),
+        RunEnd::Raced
+    );
+    let outcome = run
+        .outcome()
+        .unwrap()
+        .expect("an ended run writes its outcome");
+    assert_eq!(outcome.end, RunEnd::Raced);
+    assert_eq!(outcome.global_step, 256);
+    assert!(outcome.race_score.unwrap() < 1.0);
+    // Resuming a raced run does not train it on.
+    assert_eq!(
+        trainer::train(&run, &stop, &mut |_| {}).unwrap(),
+        RunEnd::Raced
+    );
+    assert_eq!(run.metrics().unwrap().len(), 2);
+    // Any distance beats -100 m: the run trains to the end.
+    let ahead = scratch("race-ahead");
+    let mut run = reach_run(&ahead, 768);
+    run.config.run.race = Some(rule(-100.0));
+    assert_eq!(
+        trainer::train(&run, &stop, &mut |_| {}).unwrap(),
+        RunEnd::Finished
+    );
+    assert_eq!(run.outcome().unwrap().unwrap().global_step, 768);
+    let last = run.metrics().unwrap().pop().unwrap();
+    assert!(last.contains_key("final/goal_distance") && last.contains_key("final/is_success"));
+}
