@@ -121,6 +121,33 @@ impl EvolveArgs {
         Ok(config)
     }
 
+    /// Flags that set what a run is, which `--resume` takes from the run instead.
+    fn run_settings_given(&self) -> Vec<&'static str> {
+        let given = [
+            ("--env", self.env.is_some()),
+            ("--out", self.out.is_some()),
+            ("--llm", self.generator.is_some()),
+            ("--replay", self.replay.is_some()),
+            ("--samples", self.samples.is_some()),
+            ("--generations", self.generations.is_some()),
+            ("--steps", self.steps.is_some()),
+            ("--seeds", self.seeds.is_some()),
+            ("--retries", self.retries.is_some()),
+            ("--race-margin", self.race_margin.is_some()),
+            ("--no-racing", self.no_racing),
+            ("--no-crossover", self.no_crossover),
+            ("--seed", self.seed.is_some()),
+            ("--set", !self.overrides.is_empty()),
+            ("--templates", self.templates.is_some()),
+            ("--model", self.model.is_some()),
+            ("--temperature", self.temperature.is_some()),
+        ];
+        given
+            .into_iter()
+            .filter_map(|(flag, set)| set.then_some(flag))
+            .collect()
+    }
+
     fn llm_given(&self) -> bool {
         self.model.is_some() || self.temperature.is_some() || self.llm_config.is_some()
     }
@@ -141,6 +168,13 @@ fn make_generator(config: &mut EvolveConfig, args: &EvolveArgs) -> Result<Box<dy
         }
         GeneratorKind::Openai => {
             let mut llm = llm::LlmConfig::resolve(args.llm_config.as_deref())?;
+            // A resumed run keeps the model and endpoint it started with.
+            if let Some(model) = &config.llm_model {
+                llm.model = model.clone();
+            }
+            if let Some(url) = &config.llm_base_url {
+                llm.base_url = url.clone();
+            }
             if let Some(model) = &args.model {
                 llm.model = model.clone();
             }
@@ -264,10 +298,18 @@ impl Observer for Display {
 pub fn evolve(args: &EvolveArgs) -> Result<()> {
     let (dir, mut config, resume) = match &args.resume {
         Some(dir) => {
-            if args.env.is_some() || args.out.is_some() {
-                bail!("--resume continues a run with its own settings; drop --env and --out");
+            let given = args.run_settings_given();
+            if !given.is_empty() {
+                bail!(
+                    "--resume continues a run with its own settings; drop {}",
+                    given.join(", ")
+                );
             }
-            (dir.clone(), evolve::read_config(dir)?, true)
+            let mut config = evolve::read_config(dir)?;
+            if let Some(jobs) = args.jobs {
+                config.jobs = jobs;
+            }
+            (dir.clone(), config, true)
         }
         None => {
             let env = args
@@ -343,9 +385,17 @@ pub fn runs(dir: &Path) -> Result<()> {
         if !path.join(evolve::DATABASE_FILE).exists() {
             continue;
         }
-        let store = Store::open(&path.join(evolve::DATABASE_FILE))?;
-        let config = evolve::read_config(&path)?;
-        let candidates = store.candidates()?;
+        let (store, config, candidates) = match evolve::read_config(&path).and_then(|config| {
+            let store = Store::open(&path.join(evolve::DATABASE_FILE))?;
+            let candidates = store.candidates()?;
+            Ok((store, config, candidates))
+        }) {
+            Ok(read) => read,
+            Err(e) => {
+                rows.push(format!("{:<40} unreadable: {e}", path.display()));
+                continue;
+            }
+        };
         let best = candidates
             .iter()
             .filter_map(|c| c.fitness)

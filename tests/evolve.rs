@@ -175,7 +175,11 @@ fn the_language_model_path_end_to_end_then_replay() {
     ]);
     let dir = scratch_dir("evolve-llm");
     let config = dir.join("llm.toml");
-    std::fs::write(&config, "retry_base_secs = 0.01\ntimeout_secs = 30\n").unwrap();
+    std::fs::write(
+        &config,
+        "retry_base_secs = 0.01\ntimeout_secs = 30\n\n[price]\ninput_per_million = 2.0\noutput_per_million = 10.0\n",
+    )
+    .unwrap();
     let run = dir.join("run");
     let mut args = vec![
         "evolve",
@@ -272,6 +276,8 @@ fn the_language_model_path_end_to_end_then_replay() {
         "sparse (sparse.rhai)",
         "Human-normalized score",
         "Tokens: 400 prompt + 80 completion = 480",
+        // 400 × $2 + 80 × $10 per million tokens.
+        "Estimated cost: $0.0016",
         "failed_check",
         "no_code",
     ] {
@@ -463,5 +469,60 @@ fn bad_evolve_arguments_are_clear_errors() {
         assert!(err.contains(needle), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn feedback_reaches_the_next_generations_prompt() {
+    let dir = scratch_dir("evolve-feedback");
+    let run = dir.join("run");
+    let mut args = vec![
+        "evolve",
+        "--env",
+        "franka-reach",
+        "--samples",
+        "1",
+        "--generations",
+        "2",
+        "--feedback",
+        "mind the effort",
+        "--interactive",
+        "--out",
+        run.to_str().unwrap(),
+    ];
+    args.extend(TINY);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rewardgen"))
+        .args(&args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"reach faster please\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let text = stdout(&output);
+    assert!(text.contains("feedback for the next generation"), "{text}");
+    assert!(text.contains("Elite: candidate 1"), "{text}");
+    let store = Store::open(&run.join("evolve.db")).unwrap();
+    let candidates = store.candidates().unwrap();
+    let prompt = |g: u32| {
+        candidates
+            .iter()
+            .find(|c| c.generation == g)
+            .map(|c| c.prompt.clone())
+            .unwrap()
+    };
+    assert!(prompt(0).contains("mind the effort") && !prompt(0).contains("reach faster"));
+    assert!(prompt(1).contains("reach faster please") && !prompt(1).contains("mind the effort"));
+    // The offline generator is named as such in the run and its report.
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(
+        report.contains("offline generator (no language model)"),
+        "{report}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

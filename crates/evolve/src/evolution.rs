@@ -7,7 +7,7 @@ use crate::config::EvolveConfig;
 use crate::extract::extract_code;
 use crate::fitness::{self, race_rule};
 use crate::generator::{Generator, SampleRequest};
-use crate::jobs::{Job, JobExit, run_jobs};
+use crate::jobs::{Job, JobEvent, JobExit, run_jobs};
 use crate::prompts::Prompts;
 use crate::reflection::Reflection;
 use crate::store::{Candidate, FinalRun, LlmCall, NewCandidate, Status, Store, TrainingResult};
@@ -16,7 +16,7 @@ use envs::{EnvOptions, TaskSpec};
 use llm::Message;
 use reward_dsl::{Limits, RecordedState, RewardProgram};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use trainer::{Run, RunEnd, RunSetup};
 
 /// The error a reply with no code block is answered with.
@@ -145,6 +145,10 @@ impl Evolution {
             store.set_meta("generator", &generator.name())?;
             store.set_meta("started", &unix_time().to_string())?;
         }
+        if let Some(price) = generator.price() {
+            let text = serde_json::to_string(&price).expect("prices serialize");
+            store.set_meta("price", &text)?;
+        }
         let prompts = Prompts::load(config.templates.as_deref())?;
         let mut env = envs::make(&config.env, &EnvOptions::default())?;
         let states = reward_dsl::record_states(
@@ -198,8 +202,9 @@ impl Evolution {
                 continue;
             }
             observer.event(Event::Generation { generation });
-            self.sample_generation(generation, observer)?;
-            if !self.train_generation(generation, observer, stop)? {
+            if !self.sample_generation(generation, observer, stop)?
+                || !self.train_generation(generation, observer, stop)?
+            {
                 return Ok(Outcome::Stopped);
             }
             let elite = self.ranked()?.into_iter().next();
@@ -313,12 +318,14 @@ impl Evolution {
         .map_err(|e| e.to_string())
     }
 
-    /// Makes sure every sample of `generation` has a checked program or has used up its tries.
+    /// Makes sure every sample of `generation` has a checked program or has used up its tries;
+    /// `Ok(false)` when stopped.
     fn sample_generation(
         &mut self,
         generation: u32,
         observer: &mut dyn Observer,
-    ) -> Result<(), EvolveError> {
+        stop: &AtomicBool,
+    ) -> Result<bool, EvolveError> {
         let existing = self.store.generation_candidates(generation)?;
         let parents = self.parents()?;
         let parent_ids: Vec<i64> = parents.iter().map(|c| c.id).collect();
@@ -341,6 +348,9 @@ impl Evolution {
                 );
             }
             for attempt in tries.len() as u32..=self.config.retries {
+                if stop.load(Ordering::Relaxed) {
+                    return Ok(false);
+                }
                 let reply = self.generator.reply(&SampleRequest {
                     generation,
                     sample,
@@ -390,7 +400,7 @@ impl Evolution {
                 messages.push(self.prompts.execution_error(&error)?);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Prepares a training run directory (once; a resumed run reuses it).
@@ -416,49 +426,112 @@ impl Evolution {
         Ok(())
     }
 
-    /// The elite's fitness at half the budget, which racing holds candidates to.
+    /// The race rule new candidates get: the elite's fitness at half the budget, less the
+    /// margin.
     fn race_for(&self) -> Result<Option<trainer::RaceRule>, EvolveError> {
         if !self.config.racing {
             return Ok(None);
         }
-        let Some(elite) = self.ranked()?.into_iter().next() else {
-            return Ok(None);
-        };
-        let half = self.config.steps / 2;
-        let rows = self.store.metrics(elite.id)?;
-        Ok(fitness::fitness_at(&rows, &self.spec.fitness, half)
-            .map(|at_half| race_rule(&self.spec.fitness, half, at_half, self.config.race_margin)))
+        let halfway = self
+            .ranked()?
+            .into_iter()
+            .next()
+            .and_then(|elite| elite.halfway);
+        Ok(halfway.map(|at_half| {
+            race_rule(
+                &self.spec.fitness,
+                self.config.steps / 2,
+                at_half,
+                self.config.race_margin,
+            )
+        }))
     }
 
-    /// What a finished training run gave.
-    fn read_training(&self, dir: &Path, exit: &JobExit) -> Result<TrainingOutcome, EvolveError> {
-        let run = Run::open(dir)?;
-        let rows = run.metrics()?;
-        let outcome = if exit.success { run.outcome()? } else { None };
-        let status = match outcome.map(|o| o.end) {
+    /// What a finished training process gave. Unreadable results make the run `crashed`;
+    /// a process that ended because the loop is stopping stays `pending`, to resume.
+    fn read_training(&self, dir: &Path, exit: &JobExit, stopping: bool) -> TrainingOutcome {
+        let read =
+            || -> Result<(Vec<trainer::metrics::MetricsRow>, Option<RunEnd>), EvolveError> {
+                let run = Run::open(dir)?;
+                let end = if exit.success {
+                    run.outcome()?.map(|o| o.end)
+                } else {
+                    None
+                };
+                Ok((run.metrics()?, end))
+            };
+        let (rows, end, error) = match read() {
+            Ok((rows, end)) => (rows, end, exit.log_tail.clone()),
+            Err(e) => (Vec::new(), None, e.to_string()),
+        };
+        let status = match end {
             Some(RunEnd::Finished) => Status::Trained,
             Some(RunEnd::Raced) => Status::Raced,
             Some(RunEnd::Stopped) => Status::Pending,
+            None if stopping => Status::Pending,
             None => Status::Crashed,
         };
+        let steps = rows
+            .last()
+            .and_then(|r| r.get("global_step"))
+            .map_or(0, |s| *s as u64);
+        if !status.has_fitness() {
+            return TrainingOutcome {
+                status,
+                error: (status == Status::Crashed).then_some(error),
+                fitness: None,
+                halfway: None,
+                task_measure: None,
+                tiebreak: None,
+                steps,
+                reflection: None,
+                rows,
+            };
+        }
         let spec = &self.spec.fitness;
-        Ok(TrainingOutcome {
+        TrainingOutcome {
             status,
-            error: (status == Status::Crashed).then(|| exit.log_tail.clone()),
+            error: None,
             fitness: fitness::fitness(&rows, spec),
             halfway: fitness::fitness_at(&rows, spec, self.config.steps / 2),
             task_measure: fitness::task_measure(&rows, spec),
             tiebreak: fitness::tiebreak(&rows, spec),
-            steps: rows
-                .last()
-                .and_then(|r| r.get("global_step"))
-                .map_or(0, |s| *s as u64),
-            reflection: Reflection::from_metrics(&rows, spec).to_text(),
+            steps,
+            reflection: Some(Reflection::from_metrics(&rows, spec).to_text()),
             rows,
-        })
+        }
     }
 
-    /// Trains the generation's checked candidates; `Ok(false)` when stopped.
+    /// Trains `jobs`, handing each ended one to `record` at once; `Ok(false)` when stopped.
+    fn train_jobs(
+        &self,
+        what: &str,
+        jobs: &[Job],
+        observer: &mut dyn Observer,
+        stop: &AtomicBool,
+        record: &mut RecordOutcome,
+    ) -> Result<bool, EvolveError> {
+        run_jobs(
+            &self.trainer_exe,
+            jobs,
+            self.config.jobs,
+            stop,
+            &mut |event| match event {
+                JobEvent::Progress { done, total } => {
+                    observer.event(Event::Training { what, done, total });
+                    Ok(())
+                }
+                JobEvent::Done { index, exit } => {
+                    let stopping = stop.load(Ordering::Relaxed);
+                    let outcome = self.read_training(&jobs[index].dir, &exit, stopping);
+                    record(index, outcome, observer)
+                }
+            },
+        )
+    }
+
+    /// Trains the generation's checked candidates, recording each as it ends; `Ok(false)`
+    /// when stopped.
     fn train_generation(
         &mut self,
         generation: u32,
@@ -484,47 +557,32 @@ impl Evolution {
                 steps: self.config.steps,
             });
         }
-        let what = format!("generation {generation}");
-        let mut results = Vec::new();
-        let finished = run_jobs(
-            &self.trainer_exe,
+        let store = &self.store;
+        self.train_jobs(
+            &format!("generation {generation}"),
             &jobs,
-            self.config.jobs,
+            observer,
             stop,
-            &mut |done, total| {
-                observer.event(Event::Training {
-                    what: &what,
-                    done,
-                    total,
-                })
-            },
-            &mut |job, exit| {
-                results.push((job.dir.clone(), self.read_training(&job.dir, &exit)?));
+            &mut |index, outcome, observer| {
+                let id = pending[index].id;
+                store.set_training_result(
+                    id,
+                    &TrainingResult {
+                        status: outcome.status,
+                        error: outcome.error.as_deref(),
+                        fitness: outcome.fitness,
+                        halfway: outcome.halfway,
+                        task_measure: outcome.task_measure,
+                        tiebreak: outcome.tiebreak,
+                        steps: outcome.steps,
+                        reflection: outcome.reflection.as_deref(),
+                    },
+                    &outcome.rows,
+                )?;
+                observer.event(Event::Trained(&store.candidate(id)?));
                 Ok(())
             },
-        )?;
-        for (dir, outcome) in results {
-            let candidate = pending
-                .iter()
-                .find(|c| self.dir.join(format!("candidates/c{:04}", c.id)) == dir)
-                .expect("every job is a pending candidate");
-            self.store.set_training_result(
-                candidate.id,
-                &TrainingResult {
-                    status: outcome.status,
-                    error: outcome.error.as_deref(),
-                    fitness: outcome.fitness,
-                    halfway: outcome.halfway,
-                    task_measure: outcome.task_measure,
-                    tiebreak: outcome.tiebreak,
-                    steps: outcome.steps,
-                    reflection: Some(&outcome.reflection),
-                },
-                &outcome.rows,
-            )?;
-            observer.event(Event::Trained(&self.store.candidate(candidate.id)?));
-        }
-        Ok(finished)
+        )
     }
 
     /// Trains the best, human and sparse rewards with each final seed; `Ok(false)` when
@@ -557,10 +615,8 @@ impl Evolution {
             .filter(|r| r.status != Status::Pending)
             .map(|r| (r.label, r.seed))
             .collect();
-        let final_dir = self.dir.join("final");
-        std::fs::create_dir_all(&final_dir).map_err(|e| EvolveError::io(&final_dir, e))?;
         let mut jobs = Vec::new();
-        let mut labels = Vec::new();
+        let mut runs = Vec::new();
         for label in FINAL_LABELS {
             let Some(code) = program(label) else { continue };
             for k in 1..=u64::from(self.config.seeds) {
@@ -570,49 +626,38 @@ impl Evolution {
                 }
                 let rel = format!("final/{label}-seed{seed}");
                 let dir = self.dir.join(&rel);
+                std::fs::create_dir_all(self.dir.join("final"))
+                    .map_err(|e| EvolveError::io(&dir, e))?;
                 self.prepare_run(&dir, &code, seed, None)?;
                 jobs.push(Job {
-                    dir: dir.clone(),
+                    dir,
                     steps: self.config.steps,
                 });
-                labels.push((dir, label.to_string(), seed, rel));
+                runs.push((label, seed, rel));
             }
         }
-        let mut results = Vec::new();
-        let finished = run_jobs(
-            &self.trainer_exe,
+        let store = &self.store;
+        let finished = self.train_jobs(
+            "final evaluation",
             &jobs,
-            self.config.jobs,
+            observer,
             stop,
-            &mut |done, total| {
-                observer.event(Event::Training {
-                    what: "final evaluation",
-                    done,
-                    total,
-                })
-            },
-            &mut |job, exit| {
-                results.push((job.dir.clone(), self.read_training(&job.dir, &exit)?));
+            &mut |index, outcome, observer| {
+                let (label, seed, rel) = &runs[index];
+                let run = FinalRun {
+                    label: label.to_string(),
+                    seed: *seed,
+                    status: outcome.status,
+                    error: outcome.error,
+                    fitness: outcome.fitness,
+                    task_measure: outcome.task_measure,
+                    run_dir: rel.clone(),
+                };
+                store.upsert_final_run(&run)?;
+                observer.event(Event::FinalRun(&run));
                 Ok(())
             },
         )?;
-        for (dir, outcome) in results {
-            let (_, label, seed, rel) = labels
-                .iter()
-                .find(|(d, ..)| *d == dir)
-                .expect("every job is labelled");
-            let run = FinalRun {
-                label: label.clone(),
-                seed: *seed,
-                status: outcome.status,
-                error: outcome.error,
-                fitness: outcome.fitness,
-                task_measure: outcome.task_measure,
-                run_dir: rel.clone(),
-            };
-            self.store.upsert_final_run(&run)?;
-            observer.event(Event::FinalRun(&run));
-        }
         if finished {
             self.keep_best_policy()?;
         }
@@ -638,6 +683,10 @@ impl Evolution {
     }
 }
 
+/// Stores one ended job's outcome (by job index) and tells the observer.
+type RecordOutcome<'a> =
+    dyn FnMut(usize, TrainingOutcome, &mut dyn Observer) -> Result<(), EvolveError> + 'a;
+
 /// What reading a finished training run gave.
 struct TrainingOutcome {
     status: Status,
@@ -647,7 +696,7 @@ struct TrainingOutcome {
     task_measure: Option<f64>,
     tiebreak: Option<f64>,
     steps: u64,
-    reflection: String,
+    reflection: Option<String>,
     rows: Vec<trainer::metrics::MetricsRow>,
 }
 

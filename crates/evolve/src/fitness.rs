@@ -51,15 +51,14 @@ fn signed(measure: f64, spec: &Fitness) -> f64 {
     }
 }
 
-/// Fitness as it stood at `step`: over the rows logged up to it. Racing compares candidates
-/// at the same step this way.
+/// Fitness as it stood at `step`: over the rows up to the first one that reaches it, the
+/// rows the trainer's race check sees. Racing compares candidates at the same step this way.
 pub fn fitness_at(rows: &[MetricsRow], spec: &Fitness, step: u64) -> Option<f64> {
-    let upto: Vec<MetricsRow> = rows
+    let reached = rows
         .iter()
-        .take_while(|row| row.get("global_step").is_none_or(|s| *s <= step as f64))
-        .cloned()
-        .collect();
-    fitness(&upto, spec)
+        .position(|row| row.get("global_step").is_some_and(|s| *s >= step as f64))
+        .map_or(rows.len(), |i| i + 1);
+    fitness(&rows[..reached], spec)
 }
 
 /// The race rule for a candidate: at `at_step`, stop unless its fitness reaches the elite's
@@ -160,8 +159,10 @@ mod tests {
         let r = rows(&[0.1, 0.2, 0.3, 0.4, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9]);
         // Up to step 500: rows 0.1..0.9 (5 rows), last fifth is the last row.
         assert_eq!(fitness_at(&r, &Fitness::success_rate(None), 500), Some(0.9));
-        assert_eq!(fitness_at(&r, &Fitness::success_rate(None), 400), Some(0.4));
-        assert_eq!(fitness_at(&r, &Fitness::success_rate(None), 50), None);
+        // 350 is first reached by the row at 400, which the trainer's check includes.
+        assert_eq!(fitness_at(&r, &Fitness::success_rate(None), 350), Some(0.4));
+        assert_eq!(fitness_at(&r, &Fitness::success_rate(None), 50), Some(0.1));
+        assert_eq!(fitness_at(&[], &Fitness::success_rate(None), 50), None);
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub trait Generator {
     fn name(&self) -> String;
     /// One reply; the loop extracts and checks the program in it.
     fn reply(&mut self, request: &SampleRequest) -> Result<Reply, EvolveError>;
+    /// Token prices, when known, to estimate the run's cost.
+    fn price(&self) -> Option<llm::Price> {
+        None
+    }
 }
 
 /// A language model over the chat-completions API.
@@ -56,6 +60,10 @@ impl Generator for LlmGenerator {
             self.client.config().model,
             self.client.config().base_url
         )
+    }
+
+    fn price(&self) -> Option<llm::Price> {
+        self.client.config().price
     }
 
     fn reply(&mut self, request: &SampleRequest) -> Result<Reply, EvolveError> {
@@ -99,6 +107,17 @@ impl OfflineGenerator {
                  --llm openai"
                     .into(),
             ));
+        }
+        if library
+            .iter()
+            .all(|(_, source)| offline::Genome::parse(source).is_err())
+        {
+            let names: Vec<&str> = library.iter().map(|(name, _)| name.as_str()).collect();
+            return Err(EvolveError::Config(format!(
+                "the offline generator cannot read any of the hand-written programs ({}): each \
+                 must be `let` bindings ending in [total, #{{name: value, ...}}]",
+                names.join(", ")
+            )));
         }
         Ok(Self {
             seed,

@@ -98,60 +98,108 @@ fn describe_exit(status: ExitStatus) -> String {
     }
 }
 
-/// Runs `jobs`, `parallel` at a time. `on_progress(steps done, steps total)` is called about
-/// once a second; `on_done` as each job ends. Raising `stop` stops starting jobs, waits for the
-/// running ones (a Ctrl-C reaches them too, and they checkpoint) and returns `Ok(false)`.
+/// What [`run_jobs`] reports.
+pub enum JobEvent {
+    /// About once a second: env steps done over all jobs, and their total.
+    Progress { done: u64, total: u64 },
+    /// Job `index` ended.
+    Done { index: usize, exit: JobExit },
+}
+
+/// Asks a job to stop as Ctrl-C would: it checkpoints and exits.
+fn interrupt(child: &Child) {
+    // SAFETY: sends a signal to a child process this function's caller owns.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+}
+
+/// Runs `jobs`, `parallel` at a time, reporting through `on_event`. Raising `stop` stops
+/// starting jobs and interrupts the running ones (they checkpoint), waits for them, and
+/// returns `Ok(false)`. If `on_event` fails, the running jobs are killed and reaped first.
 pub fn run_jobs(
     exe: &Path,
     jobs: &[Job],
     parallel: usize,
     stop: &AtomicBool,
-    on_progress: &mut dyn FnMut(u64, u64),
-    on_done: &mut dyn FnMut(&Job, JobExit) -> Result<(), EvolveError>,
+    on_event: &mut dyn FnMut(JobEvent) -> Result<(), EvolveError>,
 ) -> Result<bool, EvolveError> {
     let total: u64 = jobs.iter().map(|j| j.steps).sum();
-    let mut queue = jobs.iter();
-    let mut running: Vec<(&Job, Child)> = Vec::new();
+    let mut queue = jobs.iter().enumerate();
+    let mut running: Vec<(usize, Child)> = Vec::new();
     let mut finished_steps = 0;
-    loop {
-        while running.len() < parallel.max(1) && !stop.load(Ordering::Relaxed) {
-            let Some(job) = queue.next() else { break };
-            running.push((job, spawn(exe, job)?));
+    let mut interrupted = false;
+    let result = loop {
+        let stopping = stop.load(Ordering::Relaxed);
+        if stopping && !interrupted {
+            running.iter().for_each(|(_, child)| interrupt(child));
+            interrupted = true;
+        }
+        let mut spawn_error = None;
+        while running.len() < parallel.max(1) && !stopping {
+            let Some((index, job)) = queue.next() else {
+                break;
+            };
+            match spawn(exe, job) {
+                Ok(child) => running.push((index, child)),
+                Err(e) => {
+                    spawn_error = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = spawn_error {
+            break Err(e);
         }
         if running.is_empty() {
-            return Ok(!stop.load(Ordering::Relaxed));
+            break Ok(!stopping);
         }
+        let mut failed = None;
         let mut i = 0;
         while i < running.len() {
-            let status = running[i]
-                .1
-                .try_wait()
-                .map_err(|e| EvolveError::io(&running[i].0.dir, e))?;
-            match status {
-                Some(status) => {
-                    let (job, _) = running.remove(i);
+            match running[i].1.try_wait() {
+                Ok(Some(status)) => {
+                    let (index, _) = running.remove(i);
+                    let job = &jobs[index];
                     finished_steps += job.steps;
-                    let success = status.success();
-                    let mut tail = log_tail(&job.dir);
-                    if !success {
-                        tail = format!(
-                            "training process failed ({})\n{tail}",
+                    let mut log_tail = log_tail(&job.dir);
+                    if !status.success() {
+                        log_tail = format!(
+                            "training process failed ({})\n{log_tail}",
                             describe_exit(status)
                         );
                     }
-                    on_done(
-                        job,
-                        JobExit {
-                            success,
-                            log_tail: tail,
-                        },
-                    )?;
+                    let exit = JobExit {
+                        success: status.success(),
+                        log_tail,
+                    };
+                    if let Err(e) = on_event(JobEvent::Done { index, exit }) {
+                        failed = Some(e);
+                        break;
+                    }
                 }
-                None => i += 1,
+                Ok(None) => i += 1,
+                Err(e) => {
+                    failed = Some(EvolveError::io(&jobs[running[i].0].dir, e));
+                    break;
+                }
             }
         }
-        let live: u64 = running.iter().map(|(job, _)| steps_done(&job.dir)).sum();
-        on_progress(finished_steps + live, total);
+        if let Some(e) = failed {
+            break Err(e);
+        }
+        let live: u64 = running.iter().map(|(i, _)| steps_done(&jobs[*i].dir)).sum();
+        if let Err(e) = on_event(JobEvent::Progress {
+            done: finished_steps + live,
+            total,
+        }) {
+            break Err(e);
+        }
         std::thread::sleep(Duration::from_millis(500));
+    };
+    for (_, mut child) in running {
+        let _ = child.kill();
+        let _ = child.wait();
     }
+    result
 }

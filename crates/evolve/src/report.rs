@@ -49,6 +49,8 @@ pub struct Report {
     pub steps_budgeted: u64,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Estimated from the configured price table, when there is one.
+    pub cost_usd: Option<f64>,
     pub wall_seconds: u64,
 }
 
@@ -105,6 +107,18 @@ impl Report {
             .meta("finished")?
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(unix_time);
+        let usage = llm::Usage {
+            prompt_tokens: candidates.iter().map(|c| c.prompt_tokens).sum(),
+            completion_tokens: candidates.iter().map(|c| c.completion_tokens).sum(),
+        };
+        let cost_usd = match store.meta("price")? {
+            Some(text) => {
+                let price: llm::Price = serde_json::from_str(&text)
+                    .map_err(|e| EvolveError::Store(format!("price: {e}")))?;
+                Some(usage.cost(&price))
+            }
+            None => None,
+        };
         Ok(Self {
             env: config.env.clone(),
             generator: store.meta("generator")?.unwrap_or_default(),
@@ -116,8 +130,9 @@ impl Report {
             raced: raced.len(),
             steps_saved,
             steps_budgeted,
-            prompt_tokens: candidates.iter().map(|c| c.prompt_tokens).sum(),
-            completion_tokens: candidates.iter().map(|c| c.completion_tokens).sum(),
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            cost_usd,
             wall_seconds: ended.saturating_sub(started),
             candidates,
             config,
@@ -244,8 +259,11 @@ fn markdown(report: &Report, store: &Store) -> Result<String, EvolveError> {
         report.completion_tokens,
         report.prompt_tokens + report.completion_tokens
     );
-    if let Some(cost) = store.meta("cost_usd")? {
-        let _ = writeln!(md, "- Estimated cost: ${cost}");
+    if let Some(cost) = report.cost_usd {
+        let _ = writeln!(
+            md,
+            "- Estimated cost: ${cost:.4} (from the configured price table)"
+        );
     }
     let _ = writeln!(
         md,
@@ -279,6 +297,20 @@ fn markdown(report: &Report, store: &Store) -> Result<String, EvolveError> {
             "| {name} | {measure} | {} | {} |",
             per.join(", "),
             f.failed
+        );
+    }
+    let missing: Vec<&str> = FINAL_LABELS
+        .iter()
+        .filter(|label| !report.finals.iter().any(|f| f.label == **label))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nNot evaluated: {} (no trained candidate, or no such file in {}/{}).",
+            missing.join(", "),
+            c.rewards.display(),
+            c.env
         );
     }
     let _ = writeln!(

@@ -295,12 +295,12 @@ impl Store {
 
     /// Records a candidate's training and its metrics rows in one transaction.
     pub fn set_training_result(
-        &mut self,
+        &self,
         id: i64,
         result: &TrainingResult,
         metrics: &[trainer::metrics::MetricsRow],
     ) -> Result<(), EvolveError> {
-        let tx = self.conn.transaction().map_err(db_error)?;
+        let tx = self.conn.unchecked_transaction().map_err(db_error)?;
         tx.execute(
             "UPDATE candidates SET status = ?2, error = ?3, fitness = ?4, halfway = ?5,
              task_measure = ?6, tiebreak = ?7, steps = ?8, reflection = ?9 WHERE id = ?1",

@@ -4,7 +4,7 @@
 use crate::TrainError;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// One update's metrics by name.
@@ -32,27 +32,33 @@ impl MetricsLog {
 
     /// Writes one row as a line and flushes it, so a killed run keeps every finished update.
     pub fn write(&mut self, row: &MetricsRow) -> Result<(), TrainError> {
-        let line = serde_json::to_string(row).map_err(|e| TrainError::file(&self.path, e))?;
-        writeln!(self.file, "{line}").map_err(|e| TrainError::file(&self.path, e))?;
+        let mut line = serde_json::to_string(row).map_err(|e| TrainError::file(&self.path, e))?;
+        line.push('\n');
         self.file
-            .flush()
+            .write_all(line.as_bytes())
+            .and_then(|()| self.file.flush())
             .map_err(|e| TrainError::file(&self.path, e))
     }
 }
 
-/// Reads every row of a `metrics.jsonl`; a malformed line is an error naming its number.
+/// Reads every row of a `metrics.jsonl`; a malformed line is an error naming its number. A
+/// last line cut short (no newline, not JSON) is a write a kill interrupted, and is skipped.
 pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>, TrainError> {
-    let file = File::open(path).map_err(|e| TrainError::file(path, e))?;
-    BufReader::new(file)
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
-        .map(|(i, line)| {
-            let line = line.map_err(|e| TrainError::file(path, e))?;
-            serde_json::from_str(&line)
-                .map_err(|e| TrainError::file(path, format!("line {}: {e}", i + 1)))
-        })
-        .collect()
+    let text = std::fs::read_to_string(path).map_err(|e| TrainError::file(path, e))?;
+    let torn_tail = !text.is_empty() && !text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    let mut rows = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(row) => rows.push(row),
+            Err(_) if torn_tail && i + 1 == lines.len() => {}
+            Err(e) => return Err(TrainError::file(path, format!("line {}: {e}", i + 1))),
+        }
+    }
+    Ok(rows)
 }
 
 /// The mean of `key` over the last `fraction` (0 to 1] of the rows that have it, at least one

@@ -211,7 +211,7 @@ impl Run {
     fn write_outcome(&self, outcome: &Outcome) -> Result<(), TrainError> {
         let path = self.dir.join(OUTCOME_FILE);
         let text = serde_json::to_string_pretty(outcome).map_err(|e| TrainError::file(&path, e))?;
-        std::fs::write(&path, text).map_err(|e| TrainError::file(&path, e))
+        write_atomically(&path, &text)
     }
 
     /// The latest checkpoint's folder (`model.bpk`, `optimizer.bpk`, `state.json`).
@@ -224,26 +224,20 @@ impl Run {
         crate::draw_curves(&self.metrics()?, &self.dir.join(CURVES_FILE))
     }
 
-    /// Removes metrics rows of updates after `update`: a resumed run redoes them.
-    fn drop_metrics_after(&self, update: u64) -> Result<(), TrainError> {
-        let rows = self.metrics()?;
-        if rows
-            .iter()
-            .all(|row| row.get("update").is_some_and(|u| *u <= update as f64))
-        {
+    /// Keeps only the metrics rows of updates up to `update` (a resumed run redoes the rest),
+    /// rewriting the file whole, which also drops a line a kill cut short.
+    fn keep_metrics_through(&self, update: u64) -> Result<(), TrainError> {
+        let path = self.dir.join(METRICS_FILE);
+        if !path.exists() {
             return Ok(());
         }
-        let kept: Vec<String> = rows
+        let kept: String = self
+            .metrics()?
             .iter()
             .filter(|row| row.get("update").is_some_and(|u| *u <= update as f64))
-            .map(|row| serde_json::to_string(row).expect("metrics rows serialize"))
+            .map(|row| serde_json::to_string(row).expect("metrics rows serialize") + "\n")
             .collect();
-        let path = self.dir.join(METRICS_FILE);
-        std::fs::write(
-            &path,
-            kept.join("\n") + if kept.is_empty() { "" } else { "\n" },
-        )
-        .map_err(|e| TrainError::file(&path, e))
+        write_atomically(&path, &kept)
     }
 
     /// Writes the learner's state, replacing the previous checkpoint only once the new one is
@@ -350,9 +344,7 @@ pub fn train(
         let act_dim = envs.venv.action_space().flat_dim();
         Trainer::new(config.clone(), obs_dim, act_dim)
     };
-    if has_checkpoint {
-        run.drop_metrics_after(trainer.update)?;
-    }
+    run.keep_metrics_through(trainer.update)?;
     if let Some(previous) = run.outcome()?
         && previous.end == RunEnd::Raced
         && run.config.run.race.is_some()
@@ -383,10 +375,12 @@ pub fn train(
             return Err(error);
         }
         let last = trainer.global_step >= config.total_steps;
+        // The row first: a kill between the two leaves a row past the checkpoint, which a
+        // resumed run drops, rather than a checkpoint whose row is lost.
+        log.write(&row)?;
         if last || trainer.update % config.checkpoint_every as u64 == 0 {
             run.save_checkpoint(&trainer)?;
         }
-        log.write(&row)?;
         on_update(&row);
         rows.push(row);
         if let Some(rule) = &run.config.run.race
@@ -405,4 +399,12 @@ pub fn train(
         }
     }
     end(RunEnd::Finished, trainer.global_step, None)
+}
+
+/// Writes `path` through a temporary file and a rename, so readers see the old or the new
+/// text, never a part.
+fn write_atomically(path: &Path, text: &str) -> Result<(), TrainError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(|e| TrainError::file(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| TrainError::file(path, e))
 }
