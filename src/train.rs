@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use trainer::{Algorithm, Run, RunEnd, RunSetup, TrainConfig};
+use trainer::{Algorithm, ComputeDevice, Run, RunEnd, RunSetup, TrainConfig};
 
 /// Arguments of `rewardgen train`.
 #[derive(clap::Args)]
@@ -21,6 +21,9 @@ pub struct TrainArgs {
     /// Algorithm.
     #[arg(long, value_enum)]
     algo: Option<Algorithm>,
+    /// Where the networks run; wgpu needs a build with `--features gpu`.
+    #[arg(long, value_enum)]
+    device: Option<ComputeDevice>,
     /// Env steps to train for.
     #[arg(long)]
     steps: Option<u64>,
@@ -66,6 +69,9 @@ impl TrainArgs {
         if let Some(algo) = self.algo {
             config.algo = algo;
         }
+        if let Some(device) = self.device {
+            config.device = device;
+        }
         if let Some(steps) = self.steps {
             config.total_steps = steps;
         }
@@ -83,6 +89,7 @@ impl TrainArgs {
             if self.env.is_some()
                 || self.reward.is_some()
                 || self.algo.is_some()
+                || self.device.is_some()
                 || !self.overrides.is_empty()
             {
                 bail!(

@@ -220,8 +220,13 @@ fn markdown(report: &Report, store: &Store) -> Result<String, EvolveError> {
     let _ = writeln!(md, "- Generator: **{}**", report.generator);
     let _ = writeln!(
         md,
-        "- Budget: {} samples × {} generations, {} env steps per candidate ({:?}, {} parallel jobs); final evaluation: {} seeds per reward",
-        c.samples, c.generations, c.steps, c.train.algo, c.jobs, c.seeds
+        "- Budget: {} samples × {} generations, {} env steps per candidate ({}, {} parallel jobs); final evaluation: {} seeds per reward",
+        c.samples,
+        c.generations,
+        c.steps,
+        format!("{:?}", c.train.algo).to_uppercase(),
+        c.jobs,
+        c.seeds
     );
     let _ = writeln!(
         md,

@@ -14,12 +14,48 @@ pub enum Algorithm {
     Grpo,
 }
 
+/// Where the networks run.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ComputeDevice {
+    /// burn's `flex` CPU backend.
+    #[default]
+    Flex,
+    /// burn's `wgpu` backend: Vulkan, Metal or DX12 (lavapipe runs it on a CPU). Needs a
+    /// binary built with `--features gpu`.
+    Wgpu,
+}
+
+impl ComputeDevice {
+    /// The burn device, without autodiff. Call only on a validated config.
+    pub fn burn_device(self) -> burn::tensor::Device {
+        match self {
+            ComputeDevice::Flex => burn::tensor::Device::flex(),
+            ComputeDevice::Wgpu => wgpu_device(),
+        }
+    }
+}
+
+#[cfg(feature = "gpu")]
+fn wgpu_device() -> burn::tensor::Device {
+    burn::tensor::Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)
+}
+
+#[cfg(not(feature = "gpu"))]
+fn wgpu_device() -> burn::tensor::Device {
+    unreachable!("validate() rejects the wgpu device in a build without the gpu feature")
+}
+
 /// Every setting of a training run. Written into the run as `config.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
     /// The algorithm.
     pub algo: Algorithm,
+    /// Where the networks run.
+    pub device: ComputeDevice,
     /// Environment steps to train for, over all envs.
     pub total_steps: u64,
     /// Seed of the policy initialization, action sampling and env resets.
@@ -80,6 +116,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             algo: Algorithm::Ppo,
+            device: ComputeDevice::Flex,
             total_steps: 1_000_000,
             seed: 1,
             num_envs: 8,
@@ -158,6 +195,13 @@ impl TrainConfig {
             .find(|(_, v)| !(v.is_finite() && *v >= 0.0))
         {
             return Err(format!("{name} must be a finite number >= 0, not {v}"));
+        }
+        if self.device == ComputeDevice::Wgpu && !cfg!(feature = "gpu") {
+            return Err(
+                "device = \"wgpu\" needs a binary built with the gpu feature \
+                 (cargo build --release --features gpu)"
+                    .into(),
+            );
         }
         if self.algo == Algorithm::Grpo && !self.num_envs.is_multiple_of(self.group_size) {
             return Err(format!(

@@ -21,7 +21,7 @@ mod run;
 mod trainer;
 
 pub use agent::{Agent, clip_grad_norm, global_grad_norm};
-pub use config::{Algorithm, TrainConfig};
+pub use config::{Algorithm, ComputeDevice, TrainConfig};
 pub use curves::{Panel, draw_curves, draw_panels, series};
 pub use envs::{TrainEnv, TrainEnvs, make_env, make_envs};
 pub use error::TrainError;

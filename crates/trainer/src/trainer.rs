@@ -119,7 +119,7 @@ pub struct Trainer {
 impl Trainer {
     /// A fresh learner; the seed fixes the initial weights and every random draw after.
     pub fn new(config: TrainConfig, obs_dim: usize, act_dim: usize) -> Self {
-        let device = Device::flex().autodiff();
+        let device = config.device.burn_device().autodiff();
         device.seed(config.seed);
         let agent = Agent::new(obs_dim, act_dim, config.hidden, &device);
         Self {
@@ -582,5 +582,50 @@ mod tests {
     fn explained_variance_is_one_for_a_perfect_critic() {
         assert_eq!(explained_variance(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]), 1.0);
         assert_eq!(explained_variance(&[0.0, 0.0], &[1.0, 3.0]), 0.0);
+    }
+
+    /// One PPO update from the same weights on flex and on wgpu gives the same losses. Runs
+    /// where a wgpu adapter exists (lavapipe, from `mesa-vulkan-drivers`, is enough).
+    #[cfg(feature = "gpu")]
+    #[test]
+    fn one_ppo_update_gives_the_same_losses_on_flex_and_wgpu() {
+        use crate::ComputeDevice;
+        use burn::module::Module;
+        use rl_env::wrappers::TimeLimit;
+        use rl_env::{Env, PointMass};
+        let probe = std::panic::catch_unwind(|| {
+            let device = ComputeDevice::Wgpu.burn_device();
+            scalar(vector(vec![1.0, 2.0], &device).sum())
+        });
+        if probe.map_or(true, |sum| sum != 3.0) {
+            eprintln!("skipped: no usable wgpu adapter (install mesa-vulkan-drivers for lavapipe)");
+            return;
+        }
+        let config = |device| TrainConfig {
+            device,
+            num_envs: 2,
+            num_steps: 64,
+            num_minibatches: 2,
+            update_epochs: 2,
+            threads: 1,
+            ..TrainConfig::default()
+        };
+        let envs = || {
+            let envs = (0..2)
+                .map(|_| Box::new(TimeLimit::new(PointMass::new(), 50)) as Box<dyn Env>)
+                .collect();
+            VecEnv::new(envs, 1)
+        };
+        let mut flex = Trainer::new(config(ComputeDevice::Flex), 4, 2);
+        let mut wgpu = Trainer::new(config(ComputeDevice::Wgpu), 4, 2);
+        wgpu.agent = flex.agent.clone().to_device(&wgpu.device);
+        let (a, b) = (flex.update(&mut envs()), wgpu.update(&mut envs()));
+        for key in ["losses/policy_loss", "losses/value_loss", "losses/entropy"] {
+            let (x, y) = (a[key], b[key]);
+            assert!(
+                (x - y).abs() <= 1e-3 * (1.0 + x.abs()),
+                "{key}: flex {x} vs wgpu {y}"
+            );
+        }
     }
 }
