@@ -2,6 +2,7 @@
 //! together; the work itself lives in the library crates.
 
 mod evolve;
+mod render;
 mod train;
 
 use anyhow::{Context, Result, bail};
@@ -59,6 +60,9 @@ enum Command {
     /// Evolve reward programs: generate, check, train, score, reflect, repeat; then compare
     /// the best with the hand-written rewards.
     Evolve(Box<evolve::EvolveArgs>),
+    /// Render a rollout (or a run's policy, recording an episode first) to GIF or MP4 with
+    /// MuJoCo's offscreen renderer.
+    Render(render::RenderArgs),
     /// List the evolve runs in a folder.
     Runs {
         #[arg(default_value = "runs")]
@@ -217,6 +221,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => train::eval(&args)?,
         Command::Evolve(args) => evolve::evolve(&args)?,
         Command::Runs { dir } => evolve::runs(&dir)?,
+        Command::Render(args) => render::render(&args)?,
         Command::Show { run } => evolve::show(&run)?,
         Command::SchemaDocs => {
             for registration in REGISTRY {

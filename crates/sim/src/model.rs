@@ -33,6 +33,7 @@ pub enum ObjectKind {
     Geom,
     Actuator,
     Sensor,
+    Camera,
 }
 
 impl ObjectKind {
@@ -44,6 +45,7 @@ impl ObjectKind {
             ObjectKind::Geom => MjtObjBase::mjOBJ_GEOM,
             ObjectKind::Actuator => MjtObjBase::mjOBJ_ACTUATOR,
             ObjectKind::Sensor => MjtObjBase::mjOBJ_SENSOR,
+            ObjectKind::Camera => MjtObjBase::mjOBJ_CAMERA,
         }
     }
 }
@@ -57,6 +59,7 @@ impl std::fmt::Display for ObjectKind {
             ObjectKind::Geom => "geom",
             ObjectKind::Actuator => "actuator",
             ObjectKind::Sensor => "sensor",
+            ObjectKind::Camera => "camera",
         })
     }
 }
@@ -146,6 +149,7 @@ impl Model {
             ObjectKind::Geom => self.raw.ffi().ngeom,
             ObjectKind::Actuator => self.raw.ffi().nu,
             ObjectKind::Sensor => self.raw.ffi().nsensor,
+            ObjectKind::Camera => self.raw.ffi().ncam,
         } as usize;
         (0..count)
             .filter_map(|id| self.raw.id_to_name(kind.raw(), id))

@@ -230,4 +230,9 @@ impl Sim {
     pub fn raw(&self) -> &MjData<Arc<MjModel>> {
         &self.data
     }
+
+    /// The underlying mujoco-rs data, mutably (a renderer syncs its scene from it).
+    pub fn raw_mut(&mut self) -> &mut MjData<Arc<MjModel>> {
+        &mut self.data
+    }
 }

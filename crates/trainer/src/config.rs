@@ -15,9 +15,7 @@ pub enum Algorithm {
 }
 
 /// Where the networks run.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ComputeDevice {
     /// burn's `flex` CPU backend.

@@ -1,0 +1,101 @@
+//! Reading the rollout files `rewardgen eval` records (docs/rollout-format.md).
+
+use crate::ViewerError;
+use serde::Deserialize;
+use sim::PhysicsState;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The format tag this reader understands.
+pub const ROLLOUT_FORMAT: &str = "rewardgen-rollout-1";
+
+/// A rollout file's first line.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RolloutHeader {
+    pub format: String,
+    pub env: String,
+    pub episode: usize,
+    pub seed: u64,
+    pub frame_skip: usize,
+    pub physics_dt: f64,
+}
+
+/// One recorded env step; step 0 is the state after reset.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RolloutStep {
+    pub step: usize,
+    #[serde(flatten)]
+    pub physics: PhysicsState,
+    pub action: Option<Vec<f64>>,
+    pub reward: Option<f64>,
+    #[serde(default)]
+    pub components: BTreeMap<String, f64>,
+    pub success: bool,
+}
+
+/// A whole recorded episode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rollout {
+    pub path: PathBuf,
+    pub header: RolloutHeader,
+    pub steps: Vec<RolloutStep>,
+}
+
+impl Rollout {
+    /// Reads a rollout file; a bad line is an error naming the file and line.
+    pub fn read(path: &Path) -> Result<Self, ViewerError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ViewerError::file(path, e))?;
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
+        let (_, first) = lines
+            .next()
+            .ok_or_else(|| ViewerError::file(path, "empty file: not a rollout"))?;
+        let header: RolloutHeader = serde_json::from_str(first)
+            .map_err(|e| ViewerError::file(path, format!("line 1: not a rollout header: {e}")))?;
+        if header.format != ROLLOUT_FORMAT {
+            return Err(ViewerError::file(
+                path,
+                format!(
+                    "format '{}' is not '{ROLLOUT_FORMAT}', the one this build reads",
+                    header.format
+                ),
+            ));
+        }
+        let steps = lines
+            .map(|(i, line)| {
+                serde_json::from_str(line)
+                    .map_err(|e| ViewerError::file(path, format!("line {}: {e}", i + 1)))
+            })
+            .collect::<Result<Vec<RolloutStep>, _>>()?;
+        if steps.is_empty() {
+            return Err(ViewerError::file(path, "the rollout has no steps"));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            header,
+            steps,
+        })
+    }
+
+    /// Seconds of simulated time per recorded step.
+    pub fn step_seconds(&self) -> f64 {
+        self.header.frame_skip as f64 * self.header.physics_dt
+    }
+}
+
+/// The rollout files under a training run (`RUN/rollouts/episode-*.jsonl`), in order.
+pub fn rollout_files(run_dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(run_dir.join("rollouts"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
