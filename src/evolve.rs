@@ -205,8 +205,8 @@ struct Display {
 impl Display {
     fn say(&mut self, line: String) {
         match &self.bar {
-            Some(bar) => bar.println(line),
-            None => println!("{line}"),
+            Some(bar) if !bar.is_hidden() => bar.println(line),
+            _ => println!("{line}"),
         }
     }
 }
@@ -258,14 +258,25 @@ impl Observer for Display {
                     }
                 ));
             }
-            Event::GenerationDone { generation, elite } => self.say(format!(
-                "generation {generation} done; elite: {}",
-                elite.map_or("none yet".into(), |e| format!(
-                    "candidate {} with fitness {}",
-                    e.id,
-                    evolve::report::format_opt(e.fitness)
-                ))
-            )),
+            Event::GenerationDone {
+                generation,
+                elite,
+                video,
+            } => {
+                self.say(format!(
+                    "generation {generation} done; elite: {}",
+                    elite.map_or("none yet".into(), |e| format!(
+                        "candidate {} with fitness {}",
+                        e.id,
+                        evolve::report::format_opt(e.fitness)
+                    ))
+                ));
+                match video {
+                    Ok(Some(path)) => self.say(format!("  elite video: {}", path.display())),
+                    Ok(None) => {}
+                    Err(why) => self.say(format!("  no elite video: {why}")),
+                }
+            }
             Event::FinalRun(run) => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();

@@ -507,6 +507,11 @@ fn feedback_reaches_the_next_generations_prompt() {
     let text = stdout(&output);
     assert!(text.contains("feedback for the next generation"), "{text}");
     assert!(text.contains("Elite: candidate 1"), "{text}");
+    // Each generation's elite is rendered, where the machine can render (EGL).
+    assert!(
+        run.join("videos/generation-0.gif").exists() || text.contains("no elite video"),
+        "{text}"
+    );
     let store = Store::open(&run.join("evolve.db")).unwrap();
     let candidates = store.candidates().unwrap();
     let prompt = |g: u32| {

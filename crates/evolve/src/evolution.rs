@@ -40,10 +40,12 @@ pub enum Event<'a> {
     },
     /// A candidate finished training (or was raced out, or crashed).
     Trained(&'a Candidate),
-    /// A generation ended with this elite.
+    /// A generation ended with this elite, and the video of its policy (or why there is
+    /// none).
     GenerationDone {
         generation: u32,
         elite: Option<&'a Candidate>,
+        video: Result<&'a Option<PathBuf>, &'a str>,
     },
     /// A final-evaluation run ended.
     FinalRun(&'a FinalRun),
@@ -208,11 +210,16 @@ impl Evolution {
                 return Ok(Outcome::Stopped);
             }
             let elite = self.ranked()?.into_iter().next();
+            let video = match &elite {
+                Some(elite) => self.render_elite(generation, elite),
+                None => Ok(None),
+            };
             self.store
                 .finish_generation(generation, elite.as_ref().map(|c| c.id))?;
             observer.event(Event::GenerationDone {
                 generation,
                 elite: elite.as_ref(),
+                video: video.as_ref().map_err(String::as_str),
             });
             if let Some(elite) = &elite
                 && generation + 1 < self.config.generations
@@ -228,6 +235,36 @@ impl Evolution {
         self.store.set_meta("finished", &unix_time().to_string())?;
         report::write(&self.dir, &self.store, &self.spec)?;
         Ok(Outcome::Finished)
+    }
+
+    /// Records one deterministic episode of the elite's policy and renders it to
+    /// `videos/generation-G.gif`, for the report and for people giving feedback. A machine that
+    /// cannot render (no EGL) gets the reason instead; the run goes on.
+    fn render_elite(&self, generation: u32, elite: &Candidate) -> Result<Option<PathBuf>, String> {
+        let Some(rel) = &elite.run_dir else {
+            return Ok(None);
+        };
+        let run = Run::open(&self.dir.join(rel)).map_err(|e| e.to_string())?;
+        let files = viewer::rollout_files(&run.dir);
+        let file = match files.first() {
+            Some(file) => file.clone(),
+            None => {
+                trainer::evaluate(&run, 1, true, 1_000_000).map_err(|e| e.to_string())?;
+                viewer::rollout_files(&run.dir)
+                    .first()
+                    .cloned()
+                    .ok_or("no rollout was recorded")?
+            }
+        };
+        let rollout = viewer::Rollout::read(&file).map_err(|e| e.to_string())?;
+        let options = viewer::RenderOptions::default();
+        let frames = viewer::render_frames(&rollout, &options).map_err(|e| e.to_string())?;
+        let dir = self.dir.join("videos");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let out = dir.join(format!("generation-{generation}.gif"));
+        viewer::write_video(&frames, &options, rollout.step_seconds(), &out)
+            .map_err(|e| e.to_string())?;
+        Ok(Some(out))
     }
 
     /// Candidates with a fitness, best first.

@@ -209,12 +209,13 @@ pub fn write(dir: &Path, store: &Store, spec: &TaskSpec) -> Result<Report, Evolv
     let path = dir.join("report.json");
     std::fs::write(&path, json).map_err(|e| EvolveError::io(&path, e))?;
     let path = dir.join("report.md");
-    std::fs::write(&path, markdown(&report, store)?).map_err(|e| EvolveError::io(&path, e))?;
+    std::fs::write(&path, markdown(dir, &report, store)?).map_err(|e| EvolveError::io(&path, e))?;
     Ok(report)
 }
 
-fn markdown(report: &Report, store: &Store) -> Result<String, EvolveError> {
+fn markdown(dir: &Path, report: &Report, store: &Store) -> Result<String, EvolveError> {
     let c = &report.config;
+    let elites = store.finished_generations()?;
     let mut md = String::new();
     let _ = writeln!(md, "# rewardgen evolve: {}\n", report.env);
     let _ = writeln!(md, "- Generator: **{}**", report.generator);
@@ -331,8 +332,16 @@ fn markdown(report: &Report, store: &Store) -> Result<String, EvolveError> {
 
     let _ = writeln!(md, "## Generations\n");
     let _ = writeln!(md, "![fitness over generations](evolution.png)\n");
+    for (g, _) in &elites {
+        let video = format!("videos/generation-{g}.gif");
+        if dir.join(&video).exists() {
+            let _ = writeln!(
+                md,
+                "Elite after generation {g}: ![elite after generation {g}]({video})\n"
+            );
+        }
+    }
     md.push_str(&generation_table(&report.candidates, &report.measure));
-    let elites = store.finished_generations()?;
     let _ = writeln!(md, "\nElite after each generation: {}\n", {
         let list: Vec<String> = elites
             .iter()
