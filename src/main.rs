@@ -2,8 +2,8 @@
 //! together; the work itself lives in the library crates.
 
 mod evolve;
-mod render;
 mod train;
+mod watch;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -60,9 +60,16 @@ enum Command {
     /// Evolve reward programs: generate, check, train, score, reflect, repeat; then compare
     /// the best with the hand-written rewards.
     Evolve(Box<evolve::EvolveArgs>),
-    /// Render a rollout (or a run's policy, recording an episode first) to GIF or MP4 with
-    /// MuJoCo's offscreen renderer.
-    Render(render::RenderArgs),
+    /// Render a rollout (or a run's policy, recording an episode first) to GIF, MP4 or WebM
+    /// with MuJoCo's offscreen renderer.
+    Render(watch::RenderArgs),
+    /// Replay recorded episodes in MuJoCo's viewer window, with the reward on screen.
+    Replay(watch::ReplayArgs),
+    /// Serve the web workbench of an evolve run on 127.0.0.1: generations, candidates with
+    /// code, curves and videos, and the final comparison.
+    View(watch::ViewArgs),
+    /// Write the workbench's pages as static files that open without a server.
+    Export(watch::ExportArgs),
     /// List the evolve runs in a folder.
     Runs {
         #[arg(default_value = "runs")]
@@ -221,7 +228,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => train::eval(&args)?,
         Command::Evolve(args) => evolve::evolve(&args)?,
         Command::Runs { dir } => evolve::runs(&dir)?,
-        Command::Render(args) => render::render(&args)?,
+        Command::Render(args) => watch::render(&args)?,
+        Command::Replay(args) => watch::replay(&args)?,
+        Command::View(args) => watch::view(&args)?,
+        Command::Export(args) => watch::export(&args)?,
         Command::Show { run } => evolve::show(&run)?,
         Command::SchemaDocs => {
             for registration in REGISTRY {

@@ -244,26 +244,14 @@ impl Evolution {
         let Some(rel) = &elite.run_dir else {
             return Ok(None);
         };
-        let run = Run::open(&self.dir.join(rel)).map_err(|e| e.to_string())?;
-        let files = viewer::rollout_files(&run.dir);
-        let file = match files.first() {
-            Some(file) => file.clone(),
-            None => {
-                trainer::evaluate(&run, 1, true, 1_000_000).map_err(|e| e.to_string())?;
-                viewer::rollout_files(&run.dir)
-                    .first()
-                    .cloned()
-                    .ok_or("no rollout was recorded")?
-            }
-        };
-        let rollout = viewer::Rollout::read(&file).map_err(|e| e.to_string())?;
-        let options = viewer::RenderOptions::default();
-        let frames = viewer::render_frames(&rollout, &options).map_err(|e| e.to_string())?;
-        let dir = self.dir.join("videos");
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let out = dir.join(format!("generation-{generation}.gif"));
-        viewer::write_video(&frames, &options, rollout.step_seconds(), &out)
-            .map_err(|e| e.to_string())?;
+        let out = self.dir.join(format!("videos/generation-{generation}.gif"));
+        viewer::render_run(
+            &self.dir.join(rel),
+            0,
+            &viewer::RenderOptions::default(),
+            &out,
+        )
+        .map_err(|e| e.to_string())?;
         Ok(Some(out))
     }
 

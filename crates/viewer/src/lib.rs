@@ -1,12 +1,17 @@
 //! Watching what a reward taught. [`Rollout`] reads the episodes `rewardgen eval` records;
 //! [`render_frames`] draws each recorded state with MuJoCo's offscreen renderer (EGL, so it
-//! works headless) with an overlay of step, reward and success; [`write_video`] encodes GIF
-//! or MP4.
+//! works headless) with an overlay of step, reward and success; [`write_video`] encodes GIF,
+//! MP4 or WebM; [`render_run`] does both for a training run's policy; [`replay`] plays a
+//! rollout in MuJoCo's interactive viewer.
 
+mod recording;
 mod render;
+mod replay;
 mod rollout;
 
+pub use recording::{ffmpeg_available, recorded_rollout, render_run};
 pub use render::{Frame, RenderOptions, render_frames, write_video};
+pub use replay::{REPLAY_KEYS, ReplayOptions, check_display, replay};
 pub use rollout::{ROLLOUT_FORMAT, Rollout, RolloutHeader, RolloutStep, rollout_files};
 
 use std::path::Path;
@@ -18,8 +23,13 @@ pub enum ViewerError {
     File { path: String, message: String },
     #[error(transparent)]
     Env(#[from] envs::EnvError),
+    #[error(transparent)]
+    Train(#[from] trainer::TrainError),
     #[error("render: {0}")]
     Render(String),
+    /// There is no display to open a window on.
+    #[error("{0}")]
+    NoDisplay(String),
 }
 
 impl ViewerError {

@@ -127,7 +127,8 @@ fn overlay(rgb: &mut [u8], options: &RenderOptions, text: &str) -> Result<(), Vi
     draw().map_err(|e| ViewerError::Render(format!("overlay: {e}")))
 }
 
-/// Writes `frames` to `out`: `.gif` with the gif crate, `.mp4` through ffmpeg.
+/// Writes `frames` to `out`: `.gif` with the gif crate, `.mp4` (H.264) and `.webm` (VP8)
+/// through ffmpeg.
 pub fn write_video(
     frames: &[Frame],
     options: &RenderOptions,
@@ -140,10 +141,11 @@ pub fn write_video(
         .map(str::to_ascii_lowercase);
     match extension.as_deref() {
         Some("gif") => write_gif(frames, options, seconds_per_frame, out),
-        Some("mp4") => write_mp4(frames, options, seconds_per_frame, out),
+        Some("mp4") => write_with_ffmpeg(frames, options, seconds_per_frame, out, &MP4_CODEC),
+        Some("webm") => write_with_ffmpeg(frames, options, seconds_per_frame, out, &WEBM_CODEC),
         _ => Err(ViewerError::file(
             out,
-            "the output must end in .gif or .mp4",
+            "the output must end in .gif, .mp4 or .webm",
         )),
     }
 }
@@ -173,11 +175,17 @@ fn write_gif(
     Ok(())
 }
 
-fn write_mp4(
+/// ffmpeg output arguments for H.264 in MP4, playable everywhere.
+const MP4_CODEC: [&str; 4] = ["-pix_fmt", "yuv420p", "-movflags", "+faststart"];
+/// ffmpeg output arguments for VP8 in WebM, which every browser plays.
+const WEBM_CODEC: [&str; 6] = ["-c:v", "libvpx", "-b:v", "1M", "-pix_fmt", "yuv420p"];
+
+fn write_with_ffmpeg(
     frames: &[Frame],
     options: &RenderOptions,
     seconds_per_frame: f64,
     out: &Path,
+    codec: &[&str],
 ) -> Result<(), ViewerError> {
     let fps = format!("{:.3}", 1.0 / seconds_per_frame.max(1e-3));
     let size = format!("{}x{}", options.width, options.height);
@@ -192,18 +200,15 @@ fn write_mp4(
             "rgb24",
         ])
         .args(["-s", &size, "-r", &fps, "-i", "-"])
-        .args([
-            "-vf",
-            "pad=ceil(iw/2)*2:ceil(ih/2)*2",
-            "-pix_fmt",
-            "yuv420p",
-        ])
+        .args(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"])
+        .args(codec)
         .arg(out)
         .stdin(Stdio::piped())
         .spawn()
         .map_err(|e| {
             ViewerError::Render(format!(
-                "MP4 needs ffmpeg ({e}); install it, or write a .gif instead"
+                "{} needs ffmpeg ({e}); install it, or write a .gif instead",
+                out.display()
             ))
         })?;
     let mut stdin = child.stdin.take().expect("stdin is piped");
