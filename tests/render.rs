@@ -76,7 +76,7 @@ fn a_trained_policy_renders_to_a_gif_with_one_non_blank_frame_per_step() {
         "--out",
         dir.join("x.avi").to_str().unwrap(),
     ]));
-    assert!(err.contains(".gif or .mp4"), "{err}");
+    assert!(err.contains(".gif, .mp4 or .webm"), "{err}");
     let err = stderr_of_failure(&rewardgen(&["render", "/no/such/run", "--out", "x.gif"]));
     assert!(err.contains("no such file or run directory"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
