@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{rewardgen, scratch_dir, stdout};
+use common::{TINY, rewardgen, scratch_dir, stdout};
 use evolve::{Status, Store};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -11,24 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// A tiny budget: 2048 steps per candidate in rollouts of 4 × 128.
-const TINY: [&str; 14] = [
-    "--steps",
-    "2048",
-    "--seeds",
-    "1",
-    "--set",
-    "num_envs=4",
-    "--set",
-    "num_steps=128",
-    "--set",
-    "num_minibatches=4",
-    "--set",
-    "update_epochs=2",
-    "--rewards",
-    concat!(env!("CARGO_MANIFEST_DIR"), "/rewards"),
-];
 
 const API_KEY: &str = "sk-test-NEVER-STORE-THIS-7731";
 

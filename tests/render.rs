@@ -2,27 +2,12 @@
 
 mod common;
 
-use common::{rewardgen, scratch_dir, stderr_of_failure, stdout};
+use common::{rewardgen, scratch_dir, stderr_of_failure, tiny_training_run};
 
 #[test]
 fn a_trained_policy_renders_to_a_gif_with_one_non_blank_frame_per_step() {
     let dir = scratch_dir("render");
-    let run = dir.join("run");
-    stdout(&rewardgen(&[
-        "train",
-        "--env",
-        "franka-reach",
-        "--steps",
-        "256",
-        "--set",
-        "num_envs=2",
-        "--set",
-        "num_steps=128",
-        "--threads",
-        "1",
-        "--out",
-        run.to_str().unwrap(),
-    ]));
+    let run = tiny_training_run(&dir);
     let gif_path = dir.join("reach.gif");
     let output = rewardgen(&[
         "render",

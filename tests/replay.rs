@@ -3,39 +3,9 @@
 
 mod common;
 
-use common::{rewardgen, scratch_dir, stderr_of_failure, stdout};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use common::{Killed, rewardgen, scratch_dir, stderr_of_failure, tiny_training_run};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn trained_run(dir: &Path) -> PathBuf {
-    let run = dir.join("run");
-    stdout(&rewardgen(&[
-        "train",
-        "--env",
-        "franka-reach",
-        "--steps",
-        "256",
-        "--set",
-        "num_envs=2",
-        "--set",
-        "num_steps=128",
-        "--threads",
-        "1",
-        "--out",
-        run.to_str().unwrap(),
-    ]));
-    run
-}
 
 fn installed(program: &str) -> bool {
     Command::new("sh")
@@ -89,7 +59,7 @@ fn replay_shows_the_robot_in_a_window_under_xvfb() {
         return;
     }
     let dir = scratch_dir("replay");
-    let run = trained_run(&dir);
+    let run = tiny_training_run(&dir);
     let display = format!(":{}", 100 + std::process::id() % 400);
     let _xvfb = Killed(
         Command::new("Xvfb")
@@ -162,7 +132,7 @@ fn replay_shows_the_robot_in_a_window_under_xvfb() {
 #[test]
 fn replay_without_a_display_points_to_render_and_view() {
     let dir = scratch_dir("replay-headless");
-    let run = trained_run(&dir);
+    let run = tiny_training_run(&dir);
     let output = Command::new(env!("CARGO_BIN_EXE_rewardgen"))
         .args(["replay", run.to_str().unwrap()])
         .env_remove("DISPLAY")

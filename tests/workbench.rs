@@ -4,55 +4,36 @@
 mod common;
 
 use base64::Engine;
-use common::{rewardgen, scratch_dir, stderr_of_failure, stdout};
+use common::{Killed, TINY, rewardgen, scratch_dir, stderr_of_failure, stdout};
 use evolve::{Status, Store};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Kills the child when the test ends, passing or not.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A finished two-generation run of the offline generator with tiny budgets.
 fn tiny_run(dir: &Path) -> PathBuf {
     let run = dir.join("run");
-    stdout(&rewardgen(&[
-        "evolve",
-        "--env",
-        "franka-reach",
-        "--generations",
-        "2",
-        "--samples",
-        "2",
-        "--steps",
-        "2048",
-        "--seeds",
-        "1",
-        "--jobs",
-        "2",
-        "--set",
-        "num_envs=4",
-        "--set",
-        "num_steps=128",
-        "--set",
-        "num_minibatches=4",
-        "--set",
-        "update_epochs=2",
-        "--rewards",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/rewards"),
-        "--out",
-        run.to_str().unwrap(),
-    ]));
+    stdout(&rewardgen(
+        &[
+            "evolve",
+            "--env",
+            "franka-reach",
+            "--generations",
+            "2",
+            "--samples",
+            "2",
+            "--jobs",
+            "2",
+            "--out",
+            run.to_str().unwrap(),
+        ]
+        .into_iter()
+        .chain(TINY)
+        .collect::<Vec<_>>(),
+    ));
     run
 }
 

@@ -3,8 +3,9 @@
 // Each test file is its own crate and uses a different part of these helpers.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 /// Runs `rewardgen ARGS` without `LD_LIBRARY_PATH`.
 pub fn rewardgen(args: &[&str]) -> Output {
@@ -36,4 +37,53 @@ pub fn scratch_dir(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rewardgen-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A tiny evolve budget: 2048 steps per candidate in rollouts of 4 × 128, one seed.
+pub const TINY: [&str; 14] = [
+    "--steps",
+    "2048",
+    "--seeds",
+    "1",
+    "--set",
+    "num_envs=4",
+    "--set",
+    "num_steps=128",
+    "--set",
+    "num_minibatches=4",
+    "--set",
+    "update_epochs=2",
+    "--rewards",
+    concat!(env!("CARGO_MANIFEST_DIR"), "/rewards"),
+];
+
+/// A franka-reach policy trained for 256 steps into `dir/run`.
+pub fn tiny_training_run(dir: &Path) -> PathBuf {
+    let run = dir.join("run");
+    stdout(&rewardgen(&[
+        "train",
+        "--env",
+        "franka-reach",
+        "--steps",
+        "256",
+        "--set",
+        "num_envs=2",
+        "--set",
+        "num_steps=128",
+        "--threads",
+        "1",
+        "--out",
+        run.to_str().unwrap(),
+    ]));
+    run
+}
+
+/// A child process killed when the test ends, passing or not.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

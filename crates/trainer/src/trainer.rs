@@ -618,7 +618,12 @@ mod tests {
         };
         let mut flex = Trainer::new(config(ComputeDevice::Flex), 4, 2);
         let mut wgpu = Trainer::new(config(ComputeDevice::Wgpu), 4, 2);
-        wgpu.agent = flex.agent.clone().to_device(&wgpu.device);
+        // The same weights, through a file as a checkpoint carries them: fresh tensors made
+        // on the wgpu device, with no autodiff history from the flex side.
+        let file = std::env::temp_dir().join(format!("flex-agent-{}.bpk", std::process::id()));
+        flex.agent.clone().save_file(&file).unwrap();
+        wgpu.agent = wgpu.agent.clone().try_load_file(&file).unwrap();
+        let _ = std::fs::remove_file(&file);
         let (a, b) = (flex.update(&mut envs()), wgpu.update(&mut envs()));
         for key in ["losses/policy_loss", "losses/value_loss", "losses/entropy"] {
             let (x, y) = (a[key], b[key]);

@@ -48,18 +48,7 @@ pub fn render_frames(
             options.width, options.height
         )));
     }
-    let env = envs::make(
-        &rollout.header.env,
-        &envs::EnvOptions {
-            frame_skip: Some(rollout.header.frame_skip),
-            model: None,
-        },
-    )?;
-    let model = env
-        .sim()
-        .ok_or_else(|| ViewerError::Render(format!("{} has no MuJoCo model", rollout.header.env)))?
-        .model()
-        .clone();
+    let model = rollout.model()?;
     let mut sim = Sim::new(&model);
     let camera = match &options.camera {
         Some(name) => MjvCamera::new_fixed(

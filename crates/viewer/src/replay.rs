@@ -66,18 +66,7 @@ pub fn replay(rollouts: &[Rollout], options: &ReplayOptions) -> Result<(), Viewe
             rollouts.len()
         )));
     };
-    let env = envs::make(
-        &first.header.env,
-        &envs::EnvOptions {
-            frame_skip: Some(first.header.frame_skip),
-            model: None,
-        },
-    )?;
-    let model = env
-        .sim()
-        .ok_or_else(|| ViewerError::Render(format!("{} has no MuJoCo model", first.header.env)))?
-        .model()
-        .clone();
+    let model = first.model()?;
     let mut sim = Sim::new(&model);
     let mut viewer = MjViewer::builder()
         .window_name(format!("rewardgen replay: {}", first.header.env))

@@ -79,6 +79,22 @@ impl Rollout {
         })
     }
 
+    /// The MuJoCo model of the rollout's env, to set its states into.
+    pub fn model(&self) -> Result<sim::Model, ViewerError> {
+        let env = envs::make(
+            &self.header.env,
+            &envs::EnvOptions {
+                frame_skip: Some(self.header.frame_skip),
+                model: None,
+            },
+        )?;
+        Ok(env
+            .sim()
+            .ok_or_else(|| ViewerError::Render(format!("{} has no MuJoCo model", self.header.env)))?
+            .model()
+            .clone())
+    }
+
     /// Seconds of simulated time per recorded step.
     pub fn step_seconds(&self) -> f64 {
         self.header.frame_skip as f64 * self.header.physics_dt

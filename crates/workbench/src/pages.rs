@@ -201,11 +201,6 @@ impl Site {
         })
     }
 
-    /// The run directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     fn store(&self) -> Result<Store, WorkbenchError> {
         Ok(Store::open(&self.dir.join(DATABASE_FILE))?)
     }
