@@ -623,8 +623,9 @@ mod tests {
         let file = std::env::temp_dir().join(format!("flex-agent-{}.bpk", std::process::id()));
         flex.agent.clone().save_file(&file).unwrap();
         wgpu.agent = wgpu.agent.clone().try_load_file(&file).unwrap();
-        let _ = std::fs::remove_file(&file);
+        // burn reads the file lazily, so it stays until the update has run.
         let (a, b) = (flex.update(&mut envs()), wgpu.update(&mut envs()));
+        let _ = std::fs::remove_file(&file);
         for key in ["losses/policy_loss", "losses/value_loss", "losses/entropy"] {
             let (x, y) = (a[key], b[key]);
             assert!(
