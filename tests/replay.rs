@@ -63,7 +63,7 @@ fn replay_shows_the_robot_in_a_window_under_xvfb() {
     let display = format!(":{}", 100 + std::process::id() % 400);
     let _xvfb = Killed(
         Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1200x900x24", "-nolisten", "tcp"])
+            .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
@@ -109,6 +109,11 @@ fn replay_shows_the_robot_in_a_window_under_xvfb() {
         if let Some(dump) = screen(&display) {
             last = variance(&center(&dump));
             if last > empty + 100.0 {
+                // A moment more for the panel, then the screenshot to keep.
+                std::thread::sleep(Duration::from_secs(1));
+                let dump = screen(&display).unwrap_or(dump);
+                last = variance(&center(&dump));
+                assert!(last > empty + 100.0, "the scene went blank again");
                 std::fs::write(dir.join("replay.xwd"), &dump).unwrap();
                 eprintln!(
                     "screenshot: {} (pixel variance {last:.0})",
