@@ -351,13 +351,11 @@ impl Site {
     pub fn final_comparison(&self) -> Result<String, WorkbenchError> {
         let store = self.store()?;
         let report = Report::build(&store, &self.spec)?;
-        let runs = store.final_runs()?;
         let page = json!({
             "measure": report.measure,
             "higher_is_better": report.higher_is_better,
             "finals": report.finals,
             "human_normalized": report.human_normalized,
-            "runs": runs,
             "elite": report.elite,
             "seeds": report.config.seeds,
         });
@@ -373,7 +371,17 @@ impl Site {
         let rollout = viewer::Rollout::read(&viewer::recorded_rollout(&run_dir, 0)?)?;
         let link = match self.mode {
             Mode::Live => format!("/video/{}", c.id),
-            Mode::Static => format!("videos/{}", self.video_name(c.id)),
+            Mode::Static => {
+                let name = self.video_name(c.id);
+                let file = self.dir.join("videos").join(&name);
+                if !file.is_file() {
+                    return Err(WorkbenchError::run(
+                        &file,
+                        "the video could not be rendered",
+                    ));
+                }
+                format!("videos/{name}")
+            }
         };
         Ok(Some((link, rollout_series(&rollout))))
     }
