@@ -39,6 +39,8 @@ pub struct Report {
     pub measure: String,
     pub higher_is_better: bool,
     pub candidates: Vec<Candidate>,
+    /// Each finished generation with its elite, in order.
+    pub generations: Vec<(u32, Option<i64>)>,
     pub elite: Option<i64>,
     pub finals: Vec<FinalScore>,
     /// (best − sparse) / |human − sparse| on the task measure's means.
@@ -63,10 +65,8 @@ impl Report {
         )
         .map_err(|e| EvolveError::Store(format!("config: {e}")))?;
         let candidates = store.candidates()?;
-        let elite = store
-            .finished_generations()?
-            .last()
-            .and_then(|(_, elite)| *elite);
+        let generations = store.finished_generations()?;
+        let elite = generations.last().and_then(|(_, elite)| *elite);
         let finals = final_scores(&store.final_runs()?);
         let mean_of = |label: &str| {
             finals
@@ -124,6 +124,7 @@ impl Report {
             generator: store.meta("generator")?.unwrap_or_default(),
             measure: spec.fitness.info_key.clone(),
             higher_is_better: spec.fitness.higher_is_better,
+            generations,
             elite,
             finals,
             human_normalized,
@@ -209,13 +210,13 @@ pub fn write(dir: &Path, store: &Store, spec: &TaskSpec) -> Result<Report, Evolv
     let path = dir.join("report.json");
     std::fs::write(&path, json).map_err(|e| EvolveError::io(&path, e))?;
     let path = dir.join("report.md");
-    std::fs::write(&path, markdown(dir, &report, store)?).map_err(|e| EvolveError::io(&path, e))?;
+    std::fs::write(&path, markdown(dir, &report)).map_err(|e| EvolveError::io(&path, e))?;
     Ok(report)
 }
 
-fn markdown(dir: &Path, report: &Report, store: &Store) -> Result<String, EvolveError> {
+fn markdown(dir: &Path, report: &Report) -> String {
     let c = &report.config;
-    let elites = store.finished_generations()?;
+    let elites = &report.generations;
     let mut md = String::new();
     let _ = writeln!(md, "# rewardgen evolve: {}\n", report.env);
     let _ = writeln!(md, "- Generator: **{}**", report.generator);
@@ -332,7 +333,7 @@ fn markdown(dir: &Path, report: &Report, store: &Store) -> Result<String, Evolve
 
     let _ = writeln!(md, "## Generations\n");
     let _ = writeln!(md, "![fitness over generations](evolution.png)\n");
-    for (g, _) in &elites {
+    for (g, _) in elites {
         let video = format!("videos/generation-{g}.gif");
         if dir.join(&video).exists() {
             let _ = writeln!(
@@ -364,7 +365,7 @@ fn markdown(dir: &Path, report: &Report, store: &Store) -> Result<String, Evolve
             let _ = writeln!(md, "Its training:\n\n```\n{}```", reflection);
         }
     }
-    Ok(md)
+    md
 }
 
 fn draw_evolution(dir: &Path, report: &Report) -> Result<(), EvolveError> {

@@ -247,8 +247,8 @@ impl Site {
     pub fn overview(&self) -> Result<String, WorkbenchError> {
         let store = self.store()?;
         let report = Report::build(&store, &self.spec)?;
-        let finished = store.finished_generations()?;
-        let elites: BTreeMap<u32, i64> = finished
+        let elites: BTreeMap<u32, i64> = report
+            .generations
             .iter()
             .filter_map(|(g, e)| e.map(|e| (*g, e)))
             .collect();
@@ -292,7 +292,7 @@ impl Site {
             "measure": report.measure,
             "higher_is_better": report.higher_is_better,
             "state": state,
-            "generations_done": finished.len(),
+            "generations_done": report.generations.len(),
             "config": report.config,
             "elite": report.elite,
             "raced": report.raced,
