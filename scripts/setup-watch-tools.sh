@@ -24,7 +24,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "installing ${missing[*]} (Debian packages) for the viewer and workbench tests" >&2
 export DEBIAN_FRONTEND=noninteractive
-install() { "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
-if ! install && ! { "${sudo[@]}" apt-get update >/dev/null && install; }; then
+apt_install() { "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+if ! apt_install && ! { "${sudo[@]}" apt-get update >/dev/null && apt_install; }; then
     echo "note: could not install ${missing[*]}; the browser, replay-window and video tests will skip" >&2
 fi
