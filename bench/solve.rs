@@ -2,11 +2,17 @@
 //! trained from scratch; prints the env steps and wall-clock minutes to reach the target
 //! training success rate (0.9 for reach, 0.8 for push), or the best rate within the budget.
 //!
-//! Run: `scripts/bench solve` (long: the budgets below are whole training runs). Set
-//! `SOLVE_STEPS` to change every budget, e.g. `SOLVE_STEPS=100000 scripts/bench solve`.
+//! The success rate is the mean over the last `WINDOW` updates (about 200 episodes on push),
+//! so one lucky update does not count. A run stops as soon as it reaches its target.
+//!
+//! Run: `scripts/bench solve [FILTER...]` (long: the budgets below are whole training runs).
+//! A FILTER keeps the runs whose "env algo" contains it, e.g. `scripts/bench solve push ppo`.
+//! `SOLVE_SEEDS=1,2,3` trains each on several seeds (default: seed 1). `SOLVE_STEPS=N`
+//! changes every budget.
 
+use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use trainer::{Algorithm, Run, RunSetup, TrainConfig};
 
@@ -16,52 +22,111 @@ const TASKS: [(&str, f64, u64); 2] = [
     ("franka-push", 0.8, 2_000_000),
 ];
 
+/// Updates the success rate is averaged over.
+const WINDOW: usize = 5;
+
+/// How one seed's run went.
+struct Outcome {
+    /// (env steps, minutes) when the smoothed success first reached the target.
+    reached: Option<(f64, f64)>,
+    best: f64,
+    minutes: f64,
+}
+
 fn main() {
     let budget_override: Option<u64> = std::env::var("SOLVE_STEPS")
         .ok()
         .and_then(|s| s.parse().ok());
+    let seeds: Vec<u64> = std::env::var("SOLVE_SEEDS")
+        .unwrap_or_else(|_| "1".into())
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("SOLVE_SEEDS is a comma-separated list of integers")
+        })
+        .collect();
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let root = std::env::temp_dir().join(format!("rewardgen-solve-{}", std::process::id()));
-    println!("solve: steps and minutes to the target training success rate");
+    println!(
+        "solve: steps and minutes to the target training success rate (mean of the last {WINDOW} updates), seeds {seeds:?}"
+    );
     for (env, target, budget) in TASKS {
         for algo in [Algorithm::Ppo, Algorithm::Grpo] {
-            let mut config = TrainConfig {
-                algo,
-                total_steps: budget_override.unwrap_or(budget),
-                ..TrainConfig::default()
-            };
-            if algo == Algorithm::Grpo {
-                config.num_envs = 16;
+            let name = format!("{env} {}", format!("{algo:?}").to_lowercase());
+            if !filters.iter().all(|f| name.contains(f.as_str())) {
+                continue;
             }
-            let reward =
-                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("rewards/{env}/human.rhai"));
-            let setup = RunSetup {
-                env: env.to_string(),
-                env_options: Default::default(),
-                reward_source: Some(reward),
-                race: None,
-            };
-            let dir = root.join(format!("{env}-{algo:?}"));
-            let run = Run::create(&dir, setup, config).expect("the run directory can be made");
-            let start = Instant::now();
-            let (mut reached, mut best) = (None, 0.0f64);
-            let mut on_update = |row: &trainer::metrics::MetricsRow| {
-                let success = row.get("charts/success_rate").copied().unwrap_or(0.0);
-                best = best.max(success);
-                if reached.is_none() && success >= target {
-                    reached = Some((row["global_step"], start.elapsed().as_secs_f64() / 60.0));
+            let total_steps = budget_override.unwrap_or(budget);
+            let mut solved = 0;
+            for &seed in &seeds {
+                let mut config = TrainConfig {
+                    algo,
+                    total_steps,
+                    seed,
+                    ..TrainConfig::default()
+                };
+                if algo == Algorithm::Grpo {
+                    config.num_envs = 16;
                 }
-            };
-            trainer::train(&run, &AtomicBool::new(false), &mut on_update).expect("training runs");
-            let minutes = start.elapsed().as_secs_f64() / 60.0;
-            match reached {
-                Some((steps, at)) => println!(
-                    "  {env:<13} {algo:?}: reached {target} success at {steps:.0} steps, {at:.1} min (run took {minutes:.1} min)"
-                ),
-                None => println!(
-                    "  {env:<13} {algo:?}: best success {best:.2} within {} steps, {minutes:.1} min",
-                    run.config.train.total_steps
-                ),
+                let dir = root.join(format!("{env}-{algo:?}-{seed}"));
+                let outcome = solve(env, target, config, &dir);
+                let label = format!("{env:<13} {algo:?} seed {seed}");
+                match outcome.reached {
+                    Some((steps, at)) => {
+                        solved += 1;
+                        println!("  {label}: reached {target} at {steps:.0} steps, {at:.1} min");
+                    }
+                    None => println!(
+                        "  {label}: best {:.2} within {total_steps} steps, {:.1} min",
+                        outcome.best, outcome.minutes
+                    ),
+                }
             }
+            println!(
+                "  {name}: {solved} of {} seeds reached {target} within {total_steps} steps",
+                seeds.len()
+            );
         }
+    }
+}
+
+/// Trains one run until it reaches `target` or spends its budget.
+fn solve(env: &str, target: f64, config: TrainConfig, dir: &Path) -> Outcome {
+    let reward = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("rewards/{env}/human.rhai"));
+    let setup = RunSetup {
+        env: env.to_string(),
+        env_options: Default::default(),
+        reward_source: Some(reward),
+        race: None,
+    };
+    let run = Run::create(dir, setup, config).expect("the run directory can be made");
+    let stop = AtomicBool::new(false);
+    let start = Instant::now();
+    let mut recent = VecDeque::with_capacity(WINDOW);
+    let (mut reached, mut best) = (None, 0.0f64);
+    let mut on_update = |row: &trainer::metrics::MetricsRow| {
+        if recent.len() == WINDOW {
+            recent.pop_front();
+        }
+        recent.push_back(row.get("charts/success_rate").copied().unwrap_or(0.0));
+        if recent.len() < WINDOW {
+            return;
+        }
+        let success = recent.iter().sum::<f64>() / WINDOW as f64;
+        best = best.max(success);
+        if reached.is_none() && success >= target {
+            reached = Some((row["global_step"], start.elapsed().as_secs_f64() / 60.0));
+            stop.store(true, Ordering::Relaxed);
+        }
+    };
+    trainer::train(&run, &stop, &mut on_update).expect("training runs");
+    Outcome {
+        reached,
+        best,
+        minutes: start.elapsed().as_secs_f64() / 60.0,
     }
 }

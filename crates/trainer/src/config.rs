@@ -156,9 +156,10 @@ impl TrainConfig {
         (self.batch_size() / self.num_minibatches).max(1)
     }
 
-    /// Updates in the whole run.
-    pub fn num_updates(&self) -> u64 {
-        (self.total_steps / self.batch_size() as u64).max(1)
+    /// Env steps the learning rate anneals over: the run's whole PPO rollouts, so that PPO
+    /// anneals exactly as CleanRL does, once per rollout of `batch_size` steps.
+    pub fn anneal_steps(&self) -> u64 {
+        (self.total_steps / self.batch_size() as u64).max(1) * self.batch_size() as u64
     }
 
     /// Checks the settings, naming the first bad one.

@@ -162,10 +162,12 @@ impl Trainer {
         Policy::new(&self.agent, self.obs_dim)
     }
 
-    /// The learning rate of the next update: linearly annealed to 0 when configured.
+    /// The learning rate of the next update: linearly annealed to 0 over the run's env steps
+    /// when configured. Counting steps, not updates, matters for GRPO, whose updates take
+    /// whole episodes rather than `num_steps` per env.
     fn learning_rate(&self) -> f64 {
         if self.config.anneal_lr {
-            let frac = 1.0 - self.update as f64 / self.config.num_updates() as f64;
+            let frac = 1.0 - self.global_step as f64 / self.config.anneal_steps() as f64;
             self.config.learning_rate * frac.max(0.0)
         } else {
             self.config.learning_rate

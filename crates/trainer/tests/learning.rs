@@ -98,6 +98,34 @@ fn grpo_improves_the_point_mass_return() {
 }
 
 #[test]
+fn the_learning_rate_anneals_over_env_steps_even_when_grpo_episodes_are_short() {
+    // A GRPO update takes 8 episodes of 50 steps, far fewer than num_envs × num_steps = 2048,
+    // so annealing per update would reach 0 after 2 of the run's ~10 updates.
+    let config = TrainConfig {
+        algo: trainer::Algorithm::Grpo,
+        num_envs: 8,
+        group_size: 8,
+        num_steps: 256,
+        total_steps: 4096,
+        ..small_config()
+    };
+    let mut venv = point_masses(config.num_envs);
+    let mut trainer = Trainer::new(config.clone(), 4, 2);
+    let mut steps_before = 0.0;
+    while trainer.global_step < config.total_steps {
+        let row = trainer.update(&mut venv);
+        let expected = config.learning_rate * (1.0 - steps_before / 4096.0);
+        assert!(
+            (row["charts/learning_rate"] - expected).abs() < 1e-12,
+            "at step {steps_before}: {} against {expected}",
+            row["charts/learning_rate"]
+        );
+        steps_before = row["global_step"];
+    }
+    assert!(trainer.update >= 8, "{} updates", trainer.update);
+}
+
+#[test]
 fn global_norm_clipping_scales_all_gradients_together() {
     let device = Device::flex().autodiff();
     device.seed(3);
