@@ -36,15 +36,11 @@ struct Outcome {
 fn main() {
     let budget_override: Option<u64> = std::env::var("SOLVE_STEPS")
         .ok()
-        .and_then(|s| s.parse().ok());
+        .map(|s| parse_or_exit("SOLVE_STEPS", &s));
     let seeds: Vec<u64> = std::env::var("SOLVE_SEEDS")
         .unwrap_or_else(|_| "1".into())
         .split(',')
-        .map(|s| {
-            s.trim()
-                .parse()
-                .expect("SOLVE_SEEDS is a comma-separated list of integers")
-        })
+        .map(|s| parse_or_exit("SOLVE_SEEDS", s))
         .collect();
     let filters: Vec<String> = std::env::args()
         .skip(1)
@@ -54,12 +50,14 @@ fn main() {
     println!(
         "solve: steps and minutes to the target training success rate (mean of the last {WINDOW} updates), seeds {seeds:?}"
     );
+    let mut matched = false;
     for (env, target, budget) in TASKS {
         for algo in [Algorithm::Ppo, Algorithm::Grpo] {
             let name = format!("{env} {}", format!("{algo:?}").to_lowercase());
             if !filters.iter().all(|f| name.contains(f.as_str())) {
                 continue;
             }
+            matched = true;
             let total_steps = budget_override.unwrap_or(budget);
             let mut solved = 0;
             for &seed in &seeds {
@@ -92,6 +90,20 @@ fn main() {
             );
         }
     }
+    if !matched {
+        eprintln!(
+            "solve: no run matches {filters:?}; the runs are \"franka-reach|franka-push ppo|grpo\""
+        );
+        std::process::exit(2);
+    }
+}
+
+/// Parses one value of the environment variable `name`, or exits naming it.
+fn parse_or_exit(name: &str, text: &str) -> u64 {
+    text.trim().parse().unwrap_or_else(|_| {
+        eprintln!("solve: {name}: {text:?} is not a whole number");
+        std::process::exit(2);
+    })
 }
 
 /// Trains one run until it reaches `target` or spends its budget.
