@@ -2,7 +2,7 @@
 //! trained from scratch; prints the env steps and wall-clock minutes to reach the target
 //! training success rate (0.9 for reach, 0.8 for push), or the best rate within the budget.
 //!
-//! The success rate is the mean over the last `WINDOW` updates (about 200 episodes on push),
+//! The success rate is the mean over the last `WINDOW` updates (about 800 episodes on push),
 //! so one lucky update does not count. A run stops as soon as it reaches its target.
 //!
 //! Run: `scripts/bench solve [FILTER...]` (long: the budgets below are whole training runs).
@@ -19,7 +19,7 @@ use trainer::{Algorithm, Run, RunSetup, TrainConfig};
 /// (env, target success, default budget in env steps)
 const TASKS: [(&str, f64, u64); 2] = [
     ("franka-reach", 0.9, 200_000),
-    ("franka-push", 0.8, 2_000_000),
+    ("franka-push", 0.8, 3_000_000),
 ];
 
 /// Updates the success rate is averaged over.
@@ -65,7 +65,7 @@ fn main() {
                     algo,
                     total_steps,
                     seed,
-                    ..TrainConfig::default()
+                    ..TrainConfig::for_env(env)
                 };
                 if algo == Algorithm::Grpo {
                     config.num_envs = 16;

@@ -53,16 +53,16 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
-    fn config(&self) -> Result<TrainConfig> {
-        let mut config = match &self.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                TrainConfig::from_toml(&text)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-            }
-            None => TrainConfig::default(),
-        };
+    /// The run's settings: `env`'s defaults, then `--config`, `--set` and the flags.
+    fn config(&self, env: &str) -> Result<TrainConfig> {
+        let mut config = TrainConfig::for_env(env);
+        if let Some(path) = &self.config {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            config = config
+                .with_toml(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        }
         config = config
             .with_overrides(&self.overrides)
             .map_err(|e| anyhow::anyhow!("--set: {e}"))?;
@@ -106,7 +106,7 @@ impl TrainArgs {
             .env
             .clone()
             .expect("clap requires --env without --resume");
-        let config = self.config()?;
+        let config = self.config(&env)?;
         let out = self.out.clone().unwrap_or_else(|| {
             PathBuf::from(format!(
                 "runs/{env}-{}-seed{}",

@@ -140,3 +140,48 @@ fn bad_settings_are_named() {
         "{err}"
     );
 }
+
+#[test]
+fn franka_push_starts_from_its_own_rollout_size_and_a_config_file_applies_over_it() {
+    let scratch = scratch_dir("train-push");
+    let file = scratch.join("small.toml");
+    std::fs::write(
+        &file,
+        "num_envs = 2\nnum_minibatches = 4\nupdate_epochs = 1\nlearning_rate = 1e-3\n",
+    )
+    .unwrap();
+    let dir = scratch.join("run");
+    let output = rewardgen(&[
+        "train",
+        "--env",
+        "franka-push",
+        "--config",
+        file.to_str().unwrap(),
+        "--steps",
+        "2048",
+        "--threads",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(stdout(&output).contains("finished"));
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    for line in ["num_steps = 1024", "num_envs = 2", "learning_rate = 0.001"] {
+        assert!(config.contains(line), "no '{line}' in:\n{config}");
+    }
+
+    std::fs::write(&file, "seed = 2\nnum_envs = \"two\"\n").unwrap();
+    let err = stderr_of_failure(&rewardgen(&[
+        "train",
+        "--env",
+        "franka-push",
+        "--config",
+        file.to_str().unwrap(),
+        "--out",
+        scratch.join("bad").to_str().unwrap(),
+    ]));
+    assert!(
+        err.contains("small.toml") && err.contains("line 2") && err.contains("num_envs"),
+        "{err}"
+    );
+}
