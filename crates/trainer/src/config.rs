@@ -241,17 +241,15 @@ impl TrainConfig {
         // Parsing the file on its own first gives errors their position in the file.
         toml::from_str::<Self>(text).map_err(|e| e.to_string())?;
         let file: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
-        let mut table = toml::Table::try_from(self).map_err(|e| e.to_string())?;
+        let mut table = self.to_table()?;
         table.extend(file);
-        toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| e.to_string())
+        Self::from_table(table)
     }
 
     /// Applies `KEY=VALUE` overrides, each VALUE read as a TOML value (`3e-4`, `true`, `"ppo"`;
     /// a bare word counts as a string). An unknown key or a wrong type is an error naming it.
     pub fn with_overrides(&self, overrides: &[String]) -> Result<Self, String> {
-        let mut table = toml::Table::try_from(self).map_err(|e| e.to_string())?;
+        let mut table = self.to_table()?;
         for entry in overrides {
             let (key, value) = entry
                 .split_once('=')
@@ -275,6 +273,16 @@ impl TrainConfig {
                 .unwrap_or_else(|| toml::Value::String(value.to_string()));
             table.insert(key.to_string(), parsed);
         }
+        Self::from_table(table)
+    }
+
+    /// These settings as a TOML table, the form that `with_toml` and `with_overrides` change.
+    fn to_table(&self) -> Result<toml::Table, String> {
+        toml::Table::try_from(self).map_err(|e| e.to_string())
+    }
+
+    /// Settings read back from a table that `to_table` gave and a caller changed.
+    fn from_table(table: toml::Table) -> Result<Self, String> {
         toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| e.to_string())
