@@ -376,7 +376,7 @@ fn evolve_time_stamp() -> String {
 }
 
 fn print_final(dir: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(dir.join("report.md"))?;
+    let text = user_files::read_to_string(&dir.join("report.md"), user_files::Kind::REPORT)?;
     if let Some(start) = text.find("## Final comparison")
         && let Some(end) = text[start..].find("![")
     {

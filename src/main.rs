@@ -146,15 +146,28 @@ fn read_limits(path: Option<&Path>) -> Result<Limits> {
     let Some(path) = path else {
         return Ok(Limits::default());
     };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read limits file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("{}: invalid limits", path.display()))
+    let limits: Limits = user_files::read_toml(path, user_files::Kind::CONFIG)
+        .map_err(|e| anyhow::anyhow!("{}: invalid limits: {}", path.display(), e.message))?;
+    limits
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid limits file {}: {e}", path.display()))?;
+    Ok(limits)
+}
+
+/// Reads a reward program a user named: a regular file of at most 1 MiB.
+fn read_reward(path: &Path) -> Result<Vec<u8>> {
+    user_files::read(path, user_files::Kind::REWARD).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read reward program {}: {}",
+            path.display(),
+            e.message
+        )
+    })
 }
 
 /// Compiles `file` for `env` and dry-runs it.
 fn check_program(env: &mut dyn TaskEnv, file: &Path, limits: &Limits) -> Result<CheckReport> {
-    let bytes = std::fs::read(file)
-        .with_context(|| format!("cannot read reward program {}", file.display()))?;
+    let bytes = read_reward(file)?;
     let program = RewardProgram::compile_bytes(
         &bytes,
         &file.display().to_string(),

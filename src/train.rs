@@ -57,8 +57,7 @@ impl TrainArgs {
     fn config(&self, env: &str) -> Result<TrainConfig> {
         let mut config = TrainConfig::for_env(env);
         if let Some(path) = &self.config {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            let text = user_files::read_to_string(path, user_files::Kind::CONFIG)?;
             config = config
                 .with_toml(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -117,8 +116,7 @@ impl TrainArgs {
         if let Some(reward) = &self.reward {
             // Fail early, with line and column, before any run directory is made.
             let probe = envs::make(&env, &self.env_options())?;
-            let bytes = std::fs::read(reward)
-                .with_context(|| format!("cannot read reward program {}", reward.display()))?;
+            let bytes = crate::read_reward(reward)?;
             reward_dsl::RewardProgram::compile_bytes(
                 &bytes,
                 &reward.display().to_string(),

@@ -169,11 +169,17 @@ pub struct ViewArgs {
     /// other machines (anyone who can reach it can read the run).
     #[arg(long)]
     bind: Option<IpAddr>,
+    /// Also answer requests for this host name (repeatable), for example the name other
+    /// machines reach this one by. Loopback names and the address a client connected to are
+    /// always answered; other names are refused, so web pages cannot read the run through
+    /// DNS rebinding.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_host: Vec<String>,
 }
 
 pub fn view(args: &ViewArgs) -> Result<()> {
     let ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    workbench::serve(&args.run, SocketAddr::new(ip, args.port))?;
+    workbench::serve(&args.run, SocketAddr::new(ip, args.port), &args.allow_host)?;
     Ok(())
 }
 

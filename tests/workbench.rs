@@ -40,7 +40,13 @@ fn tiny_run(dir: &Path) -> PathBuf {
 /// `GET path` from the server: status code and body.
 fn get(base: &str, path: &str) -> (u16, Vec<u8>) {
     let host = base.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = TcpStream::connect(host).unwrap();
+    get_as(base, path, host)
+}
+
+/// `GET path` from the server with `Host: host`: status code and body.
+fn get_as(base: &str, path: &str, host: &str) -> (u16, Vec<u8>) {
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(300)))
         .unwrap();
@@ -63,8 +69,14 @@ fn text(bytes: &[u8]) -> String {
 
 /// Starts `rewardgen view RUN --port 0` and returns it with its URL.
 fn start_view(run: &Path) -> (Killed, String) {
+    start_view_with(run, &[])
+}
+
+/// Starts `rewardgen view RUN --port 0 EXTRA...` and returns it with its URL.
+fn start_view_with(run: &Path, extra: &[&str]) -> (Killed, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rewardgen"))
         .args(["view", run.to_str().unwrap(), "--port", "0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -118,7 +130,14 @@ fn the_workbench_serves_exports_and_plays_in_a_real_browser() {
     ] {
         assert!(page.contains(needle), "candidate page lacks {needle}");
     }
-    let (status, video) = get(&url, &format!("/video/{id}"));
+    // The video renders on its first request; pages are served meanwhile.
+    let rendering = std::thread::spawn({
+        let url = url.clone();
+        move || get(&url, &format!("/video/{id}"))
+    });
+    assert_eq!(get(&url, "/").0, 200);
+    assert_eq!(get(&url, &format!("/candidate/{id}")).0, 200);
+    let (status, video) = rendering.join().unwrap();
     assert_eq!(status, 200, "{}", text(&video));
     assert!(video.len() > 1000, "a real video file");
     let (status, body) = get(&url, "/final");
@@ -198,6 +217,43 @@ fn view_and_export_name_a_bad_run_path() {
         empty.join("site").to_str().unwrap(),
     ]));
     assert!(err.contains("not an evolve run"), "{err}");
+}
+
+/// `view` answers loopback names and `--allow-host` names, and refuses other host names,
+/// so that a web page cannot read the run through DNS rebinding.
+#[test]
+fn view_answers_only_loopback_and_allowed_host_names() {
+    let dir = scratch_dir("workbench-hosts");
+    let run = dir.join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    let config = evolve::EvolveConfig::new("franka-reach", evolve::Budget::Quick);
+    Store::open(&run.join(evolve::DATABASE_FILE))
+        .unwrap()
+        .set_meta("config", &serde_json::to_string(&config).unwrap())
+        .unwrap();
+    let (_server, url) = start_view_with(&run, &["--allow-host", "trainbox.lab"]);
+    let port = url.trim_end_matches('/').rsplit(':').next().unwrap();
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        "trainbox.lab".into(),
+        format!("trainbox.lab:{port}"),
+    ] {
+        assert_eq!(get_as(&url, "/", &host).0, 200, "Host: {host}");
+    }
+    let (status, body) = get_as(&url, "/", &format!("rebind.example:{port}"));
+    assert_eq!(status, 403);
+    assert!(text(&body).contains("--allow-host"), "{}", text(&body));
+
+    let err = stderr_of_failure(&rewardgen(&[
+        "view",
+        run.to_str().unwrap(),
+        "--port",
+        "0",
+        "--allow-host",
+        "http://trainbox.lab:8080",
+    ]));
+    assert!(err.contains("--allow-host"), "{err}");
 }
 
 /// A DevTools-protocol session with one page.

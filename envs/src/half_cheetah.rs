@@ -3,7 +3,7 @@
 //! `half_cheetah.xml`, which the user brings with `--model PATH`.
 
 use crate::mjcf::reset_with_noise;
-use crate::{EnvError, EnvOptions, Fitness, StateField, TaskEnv, TaskSpec};
+use crate::{EnvError, EnvOptions, Fitness, StateField, TaskEnv, TaskSpec, check_frame_skip};
 use rand_chacha::ChaCha8Rng;
 use rl_env::{Env, Info, Space, Step, seeded_rng, standard_normal};
 use sim::{Model, Sim};
@@ -51,17 +51,8 @@ impl HalfCheetah {
                 model.nu()
             )));
         }
-        let frame_skip = options.frame_skip.unwrap_or(FRAME_SKIP);
-        if frame_skip == 0 {
-            return Err(EnvError::InvalidOption(
-                "frame_skip must be at least 1".into(),
-            ));
-        }
-        let (low, high) = model
-            .ctrl_ranges()
-            .into_iter()
-            .map(|[lo, hi]| (lo, hi))
-            .unzip();
+        let frame_skip = check_frame_skip(options.frame_skip.unwrap_or(FRAME_SKIP))?;
+        let action_space = crate::mjcf::action_space(&model, path)?;
         let spec = TaskSpec {
             name: "half-cheetah".into(),
             model: format!("{} (Gymnasium's HalfCheetah model)", path.display()),
@@ -73,7 +64,7 @@ impl HalfCheetah {
             physics_dt: model.timestep(),
             observation_space: Space::uniform_box(&[17], f64::NEG_INFINITY, f64::INFINITY),
             observation_layout: "qpos without the root x position (8), qvel (9)".into(),
-            action_space: Space::bounded(low, high),
+            action_space,
             reset_randomization: format!(
                 "qpos + uniform noise of ±{RESET_NOISE_SCALE}, qvel + Gaussian noise of std {RESET_NOISE_SCALE}"
             ),

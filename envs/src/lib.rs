@@ -21,8 +21,10 @@ pub use franka::{FrankaConfig, FrankaEnv, FrankaPush, FrankaReach, FrankaTask};
 pub use half_cheetah::HalfCheetah;
 pub use mjcf::MjcfEnv;
 pub use quadruped::{QuadrupedConfig, QuadrupedEnv, QuadrupedStand, QuadrupedTurn, QuadrupedWalk};
-pub use rollout::{RolloutPolicy, RolloutStats, rollout};
-pub use spec::{EnvError, EnvOptions, Fitness, StateField, TaskEnv, TaskSpec};
+pub use rollout::{MAX_ROLLOUT_EPISODES, RolloutPolicy, RolloutStats, rollout};
+pub use spec::{
+    EnvError, EnvOptions, Fitness, MAX_FRAME_SKIP, StateField, TaskEnv, TaskSpec, check_frame_skip,
+};
 
 /// A registered environment: its name and constructor.
 pub struct Registration {

@@ -1,6 +1,6 @@
 //! `mjcf:<path>`: any MJCF model with actuators as an env, for models users bring.
 
-use crate::{EnvError, EnvOptions, Fitness, StateField, TaskEnv, TaskSpec};
+use crate::{EnvError, EnvOptions, Fitness, StateField, TaskEnv, TaskSpec, check_frame_skip};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rl_env::{Env, Info, Space, Step, seeded_rng};
@@ -33,18 +33,14 @@ impl MjcfEnv {
                 path: path.display().to_string(),
             });
         }
-        let frame_skip = options.frame_skip.unwrap_or(DEFAULT_FRAME_SKIP);
-        if frame_skip == 0 {
-            return Err(EnvError::InvalidOption(
-                "frame_skip must be at least 1".into(),
-            ));
-        }
-        let (low, high) = model
-            .ctrl_ranges()
-            .into_iter()
-            .map(|[lo, hi]| (lo, hi))
-            .unzip();
+        let frame_skip = check_frame_skip(options.frame_skip.unwrap_or(DEFAULT_FRAME_SKIP))?;
         let (nq, nv, nu) = (model.nq(), model.nv(), model.nu());
+        if nq + nv == 0 {
+            return Err(EnvError::NoJoints {
+                path: path.display().to_string(),
+            });
+        }
+        let action_space = action_space(&model, path)?;
         let physics_dt = model.timestep();
         let spec = TaskSpec {
             name: format!("mjcf:{}", path.display()),
@@ -57,7 +53,7 @@ impl MjcfEnv {
             physics_dt,
             observation_space: Space::uniform_box(&[nq + nv], f64::NEG_INFINITY, f64::INFINITY),
             observation_layout: format!("qpos ({nq}), qvel ({nv})"),
-            action_space: Space::bounded(low, high),
+            action_space,
             reset_randomization: format!(
                 "qpos and qvel of the reference configuration plus uniform noise of ±{RESET_NOISE}"
             ),
@@ -105,6 +101,49 @@ impl MjcfEnv {
         obs.extend_from_slice(self.sim.qvel());
         obs
     }
+}
+
+/// The action space of a model's actuators: each control-limited actuator's `ctrlrange`,
+/// ±∞ for the others. A `ctrlrange` that is NaN, infinite (`1e309` overflows to one), wider
+/// than an f64 spans, or whose low is above its high is an error naming the actuator: it
+/// would make sampling and clamping actions panic.
+pub(crate) fn action_space(model: &Model, path: &Path) -> Result<Space, EnvError> {
+    let bad = |id: usize, problem: String| EnvError::BadCtrlRange {
+        path: path.display().to_string(),
+        actuator: match model.name_of(sim::ObjectKind::Actuator, id) {
+            Some(name) => format!("'{name}'"),
+            None => format!("#{id} (unnamed)"),
+        },
+        problem,
+    };
+    let (mut low, mut high) = (Vec::new(), Vec::new());
+    for (id, limit) in model.ctrl_limits().into_iter().enumerate() {
+        let [lo, hi] = limit.unwrap_or([f64::NEG_INFINITY, f64::INFINITY]);
+        if limit.is_some() {
+            if !(lo.is_finite() && hi.is_finite()) {
+                return Err(bad(
+                    id,
+                    format!(
+                        "ctrlrange \"{lo:?} {hi:?}\" is not a pair of finite numbers (NaN, or \
+                         too large for an f64, such as 1e309)"
+                    ),
+                ));
+            }
+            if lo > hi {
+                return Err(bad(
+                    id,
+                    format!("ctrlrange \"{lo:?} {hi:?}\": the low is above the high"),
+                ));
+            }
+        }
+        low.push(lo);
+        high.push(hi);
+    }
+    let space = Space::bounded(low, high);
+    space
+        .check_bounds()
+        .map_err(|(id, problem)| bad(id, format!("ctrlrange: {problem}")))?;
+    Ok(space)
 }
 
 /// Puts `sim` back at its reference configuration with each `qpos` element moved uniformly
@@ -188,5 +227,64 @@ impl TaskEnv for MjcfEnv {
 
     fn sim(&self) -> Option<&Sim> {
         Some(&self.sim)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(ctrl: &str) -> Model {
+        let xml = format!(
+            "<mujoco><worldbody><body><joint name='j' type='hinge'/><geom size='0.1' \
+             mass='1'/></body></worldbody><actuator><motor joint='j' {ctrl}/>\
+             <motor name='second' joint='j' ctrlrange='-2 2'/></actuator></mujoco>"
+        );
+        Model::from_xml_str(&xml, "test.xml").unwrap()
+    }
+
+    #[test]
+    fn ctrl_ranges_become_the_action_space() {
+        let space = action_space(&model("ctrlrange='-1 1'"), Path::new("test.xml")).unwrap();
+        assert_eq!(space, Space::bounded(vec![-1.0, -2.0], vec![1.0, 2.0]));
+        let space = action_space(&model("ctrllimited='false'"), Path::new("test.xml")).unwrap();
+        assert_eq!(space.flat_dim(), 2);
+        assert_eq!(space.check_bounds(), Ok(()));
+    }
+
+    #[test]
+    fn a_ctrl_range_that_cannot_be_sampled_names_its_actuator() {
+        let err = |ctrl: &str| {
+            action_space(&model(ctrl), Path::new("test.xml"))
+                .unwrap_err()
+                .to_string()
+        };
+        // (NaN is the CLI tests' case: MuJoCo logs a warning for it into the working folder.)
+        let inf = err("ctrlrange='-inf 1' ctrllimited='true'");
+        assert!(
+            inf.starts_with(
+                "test.xml: actuator #0 (unnamed): ctrlrange \"-inf 1.0\" is not a pair"
+            ),
+            "{inf}"
+        );
+        let wide = err("ctrlrange='-1e308 1e308'");
+        assert!(wide.contains("wider than an f64 can represent"), "{wide}");
+    }
+
+    #[test]
+    fn frame_skips_past_the_bound_are_refused() {
+        assert_eq!(crate::check_frame_skip(5).unwrap(), 5);
+        for bad in [0, crate::MAX_FRAME_SKIP + 1, 100_000_000] {
+            let err = crate::check_frame_skip(bad).unwrap_err().to_string();
+            assert!(err.contains("must be between 1 and 1000"), "{err}");
+        }
+        let options = EnvOptions {
+            frame_skip: Some(100_000_000),
+            model: None,
+        };
+        for name in ["franka-reach", "franka-push", "quadruped-walk"] {
+            let err = crate::make(name, &options).err().unwrap().to_string();
+            assert!(err.contains("frame_skip"), "{name}: {err}");
+        }
     }
 }

@@ -34,13 +34,22 @@ pub struct RolloutStats {
     pub final_info: BTreeMap<String, f64>,
 }
 
-/// Runs `episodes` episodes; episode `i` is reset with seed `seed + i`.
+/// The most episodes one [`rollout`] call runs (hours of stepping on a CPU already).
+pub const MAX_ROLLOUT_EPISODES: usize = 100_000;
+
+/// Runs `episodes` episodes (at most [`MAX_ROLLOUT_EPISODES`]); episode `i` is reset with
+/// seed `seed + i`.
 pub fn rollout(
     env: &mut dyn TaskEnv,
     policy: RolloutPolicy,
     episodes: usize,
     seed: u64,
 ) -> Result<RolloutStats, EnvError> {
+    if episodes > MAX_ROLLOUT_EPISODES {
+        return Err(EnvError::InvalidOption(format!(
+            "--episodes must be at most {MAX_ROLLOUT_EPISODES}, not {episodes}"
+        )));
+    }
     if policy == RolloutPolicy::Scripted && env.scripted_action().is_none() {
         return Err(EnvError::InvalidOption(format!(
             "{} has no scripted controller; use --policy random",

@@ -10,10 +10,36 @@ pub enum EnvError {
     Sim(#[from] sim::SimError),
     #[error("{path}: the model has no actuators, so an agent has nothing to control")]
     NoActuators { path: String },
+    #[error(
+        "{path}: the model has no joints (qpos and qvel are empty), so an agent observes nothing"
+    )]
+    NoJoints { path: String },
+    #[error("{path}: actuator {actuator}: {problem}")]
+    BadCtrlRange {
+        path: String,
+        actuator: String,
+        problem: String,
+    },
     #[error("invalid env option: {0}")]
     InvalidOption(String),
     #[error("{env} needs --model PATH: {hint}")]
     MissingModel { env: String, hint: String },
+}
+
+/// The most physics steps per action any env accepts: 4× panda_mujoco_gym's 250, and 2 s of
+/// simulated time per action at a 2 ms timestep. More makes one env step take seconds.
+pub const MAX_FRAME_SKIP: usize = 1000;
+
+/// Checks a frame skip (physics steps per action) against `1..=MAX_FRAME_SKIP`.
+pub fn check_frame_skip(frame_skip: usize) -> Result<usize, EnvError> {
+    if (1..=MAX_FRAME_SKIP).contains(&frame_skip) {
+        Ok(frame_skip)
+    } else {
+        Err(EnvError::InvalidOption(format!(
+            "frame_skip (--frame-skip) must be between 1 and {MAX_FRAME_SKIP} physics steps per \
+             action, not {frame_skip}"
+        )))
+    }
 }
 
 /// Options that apply to every env; `None` keeps the env's default.

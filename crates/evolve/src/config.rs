@@ -55,6 +55,17 @@ impl Budget {
     }
 }
 
+/// Candidates per generation at most.
+pub const MAX_SAMPLES: u64 = 1000;
+/// Generations at most.
+pub const MAX_GENERATIONS: u64 = 1000;
+/// Final-evaluation seeds per reward at most.
+pub const MAX_SEEDS: u64 = 100;
+/// Retries of a sample whose program fails its check, at most.
+pub const MAX_RETRIES: u64 = 100;
+/// Training processes at once, at most.
+pub const MAX_JOBS: u64 = 1024;
+
 /// Every setting of an evolve run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -119,23 +130,40 @@ impl EvolveConfig {
         }
     }
 
-    /// Checks the sizes; the message names the setting.
+    /// Checks every setting, the training settings included; the message names the setting
+    /// and what it may be. The bounds are far past any run a machine finishes, so that a
+    /// typo (`--samples 4000000000`) is an error rather than a run that never ends.
     pub fn validate(&self) -> Result<(), String> {
-        if self.samples == 0 {
-            return Err("--samples must be at least 1".into());
+        let counts = [
+            ("--samples", u64::from(self.samples), 1, MAX_SAMPLES),
+            (
+                "--generations",
+                u64::from(self.generations),
+                1,
+                MAX_GENERATIONS,
+            ),
+            ("--seeds", u64::from(self.seeds), 1, MAX_SEEDS),
+            ("--retries", u64::from(self.retries), 0, MAX_RETRIES),
+            ("--jobs", self.jobs as u64, 1, MAX_JOBS),
+            ("--steps", self.steps, 1, trainer::limits::MAX_TOTAL_STEPS),
+        ];
+        for (flag, value, min, max) in counts {
+            if value < min {
+                return Err(format!("{flag} must be at least {min}"));
+            }
+            if value > max {
+                return Err(format!("{flag} must be at most {max}, not {value}"));
+            }
         }
-        if self.generations == 0 {
-            return Err("--generations must be at least 1".into());
+        if !(self.race_margin.is_finite() && (0.0..=1e6).contains(&self.race_margin)) {
+            return Err(format!(
+                "--race-margin must be a finite number in [0, 1000000], not {}",
+                self.race_margin
+            ));
         }
-        if self.seeds == 0 {
-            return Err("--seeds must be at least 1".into());
-        }
-        if self.jobs == 0 {
-            return Err("--jobs must be at least 1".into());
-        }
-        if !(self.race_margin.is_finite() && self.race_margin >= 0.0) {
-            return Err("--race-margin must be a number ≥ 0".into());
-        }
+        // The training settings first: the rollout size below is only meaningful for valid
+        // ones (and cannot overflow then).
+        self.train.validate()?;
         if self.steps < self.train.batch_size() as u64 {
             return Err(format!(
                 "--steps {} is less than one rollout ({} = num_envs × num_steps)",
@@ -143,7 +171,7 @@ impl EvolveConfig {
                 self.train.batch_size()
             ));
         }
-        self.train.validate()
+        Ok(())
     }
 
     /// The training settings of one run with `seed`.
@@ -154,5 +182,40 @@ impl EvolveConfig {
             threads: 1,
             ..self.train.clone()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_is_bounded_and_named() {
+        let base = EvolveConfig::new("franka-reach", Budget::Quick);
+        assert_eq!(base.validate(), Ok(()));
+        let err = |edit: fn(&mut EvolveConfig)| {
+            let mut config = base.clone();
+            edit(&mut config);
+            config.validate().unwrap_err()
+        };
+        assert_eq!(
+            err(|c| c.samples = 4_000_000_000),
+            "--samples must be at most 1000, not 4000000000"
+        );
+        assert_eq!(
+            err(|c| c.generations = 0),
+            "--generations must be at least 1"
+        );
+        assert!(err(|c| c.seeds = 1000).starts_with("--seeds must be at most 100"));
+        assert!(err(|c| c.jobs = usize::MAX).starts_with("--jobs must be at most"));
+        assert!(err(|c| c.steps = u64::MAX).starts_with("--steps must be at most"));
+        assert!(err(|c| c.race_margin = f64::NAN).starts_with("--race-margin must be a finite"));
+        assert!(err(|c| c.train.target_kl = Some(f64::NAN)).starts_with("target_kl"));
+        // A rollout that overflows is the training settings' error, not a panic here.
+        let e = err(|c| {
+            c.train.num_envs = usize::MAX;
+            c.train.num_steps = usize::MAX;
+        });
+        assert!(e.starts_with("num_envs must be at most"), "{e}");
     }
 }

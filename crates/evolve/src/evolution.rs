@@ -109,7 +109,8 @@ pub fn library(rewards: &Path, env: &str) -> Result<Vec<(String, String)>, Evolv
     for entry in entries {
         let path = entry.map_err(|e| EvolveError::io(&dir, e))?.path();
         if path.extension().is_some_and(|e| e == "rhai") {
-            let text = std::fs::read_to_string(&path).map_err(|e| EvolveError::io(&path, e))?;
+            let text = user_files::read_to_string(&path, user_files::Kind::REWARD)
+                .map_err(|e| EvolveError::Config(e.to_string()))?;
             let name = path
                 .file_name()
                 .unwrap_or_default()
@@ -645,7 +646,7 @@ impl Evolution {
         for label in FINAL_LABELS {
             let Some(code) = program(label) else { continue };
             for k in 1..=u64::from(self.config.seeds) {
-                let seed = self.config.seed + k;
+                let seed = self.config.seed.wrapping_add(k);
                 if done.contains(&(label.to_string(), seed)) {
                     continue;
                 }
@@ -730,9 +731,12 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), EvolveError> {
     for entry in std::fs::read_dir(from).map_err(|e| EvolveError::io(from, e))? {
         let entry = entry.map_err(|e| EvolveError::io(from, e))?;
         let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
+        // The entry itself, not what a link points to: only folders and regular files are
+        // copied (a FIFO planted in a run would block the copy).
+        let kind = entry.file_type().map_err(|e| EvolveError::io(from, e))?;
+        if kind.is_dir() {
             copy_dir(&entry.path(), &target)?;
-        } else {
+        } else if kind.is_file() {
             std::fs::copy(entry.path(), &target).map_err(|e| EvolveError::io(&target, e))?;
         }
     }

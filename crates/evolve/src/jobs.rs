@@ -71,22 +71,50 @@ fn die_with_parent(command: &mut Command) {
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_command: &mut Command) {}
 
-/// Steps a job has logged so far, read from the last line of its `metrics.jsonl`.
+/// Steps a job has logged so far, read from the last whole row of its `metrics.jsonl`
+/// (rows with non-finite values, written as "inf" or "nan", read as any other).
 fn steps_done(dir: &Path) -> u64 {
-    let Ok(text) = std::fs::read_to_string(dir.join("metrics.jsonl")) else {
-        return 0;
-    };
-    text.lines()
+    let tail = read_tail(&dir.join("metrics.jsonl"), TAIL_BYTES);
+    tail.lines()
         .rev()
-        .find_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .and_then(|row| row.get("global_step").and_then(|s| s.as_f64()))
+        .find_map(|line| trainer::metrics::decode_row(line).ok())
+        .and_then(|row| row.get("global_step").copied())
+        .filter(|s| s.is_finite() && *s >= 0.0)
         .map_or(0, |s| s as u64)
 }
 
 fn log_tail(dir: &Path) -> String {
-    let text = std::fs::read_to_string(dir.join(JOB_LOG)).unwrap_or_default();
+    let text = read_tail(&dir.join(JOB_LOG), TAIL_BYTES);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(8)..].join("\n")
+}
+
+/// How much of the end of a job's files the loop reads: a metrics row or a few log lines fit
+/// many times over, and the files can grow without bound.
+const TAIL_BYTES: u64 = 64 * 1024;
+
+/// The last `max` bytes of a file the loop's own job wrote, as text (a cut first line is
+/// dropped by the callers, which read lines from the end); empty when it cannot be read or
+/// is not a regular file.
+fn read_tail(path: &Path, max: u64) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok((mut file, len)) = user_files::open(path, user_files::Kind::LOG) else {
+        return String::new();
+    };
+    let start = len.saturating_sub(max);
+    if file.seek(SeekFrom::Start(start)).is_err() {
+        return String::new();
+    }
+    let mut bytes = Vec::new();
+    let _ = file.take(max).read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if start > 0 {
+        // The first line may be cut; keep only whole lines.
+        text.split_once('\n')
+            .map_or(String::new(), |(_, rest)| rest.to_string())
+    } else {
+        text
+    }
 }
 
 fn describe_exit(status: ExitStatus) -> String {
@@ -202,4 +230,37 @@ pub fn run_jobs(
         let _ = child.wait();
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_reads_the_last_row_even_when_it_overflowed_and_never_blocks() {
+        let dir = std::env::temp_dir().join(format!("evolve-jobs-tail-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let rows = (1..=3000)
+            .map(|i| {
+                format!(
+                    "{{\"global_step\":{}.0,\"charts/episodic_return\":\"inf\",\
+                     \"losses/value_loss\":\"nan\",\"losses/policy_loss\":0.0123456789}}\n",
+                    i * 128
+                )
+            })
+            .collect::<String>();
+        std::fs::write(dir.join("metrics.jsonl"), rows + "{\"global_st").unwrap();
+        assert_eq!(steps_done(&dir), 3000 * 128);
+        // A FIFO where the log should be reads as empty instead of blocking.
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(dir.join(JOB_LOG))
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert_eq!(log_tail(&dir), "");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -43,8 +43,8 @@ impl Prompts {
         for (name, text) in DEFAULTS {
             let (source, origin) = match dir.map(|d| d.join(name)).filter(|p| p.exists()) {
                 Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| EvolveError::Config(format!("{}: {e}", path.display())))?;
+                    let text = user_files::read_to_string(&path, user_files::Kind::TEMPLATE)
+                        .map_err(|e| EvolveError::Config(e.to_string()))?;
                     (text, path.display().to_string())
                 }
                 None => (text.to_string(), format!("built-in {name}")),

@@ -226,6 +226,11 @@ fn db_error(e: rusqlite::Error) -> EvolveError {
 impl Store {
     /// Opens (creating when missing) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, EvolveError> {
+        // An existing database must be a regular file: SQLite would block reading a FIFO.
+        if std::fs::symlink_metadata(path).is_ok() {
+            user_files::check(path, user_files::Kind::DATABASE)
+                .map_err(|e| EvolveError::Store(e.to_string()))?;
+        }
         let conn = Connection::open(path)
             .map_err(|e| EvolveError::Store(format!("{}: {e}", path.display())))?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -320,7 +325,8 @@ impl Store {
         tx.execute("DELETE FROM metrics WHERE candidate = ?1", [id])
             .map_err(db_error)?;
         for (i, row) in metrics.iter().enumerate() {
-            let data = serde_json::to_string(row).expect("metrics rows serialize");
+            // Non-finite values as "inf"/"-inf"/"nan", which read back (docs/training.md).
+            let data = trainer::metrics::encode_row(row);
             tx.execute(
                 "INSERT INTO metrics (candidate, row, data) VALUES (?1, ?2, ?3)",
                 params![id, i as i64, data],
@@ -407,7 +413,7 @@ impl Store {
             .map_err(db_error)?;
         rows.map(|row| {
             let text = row.map_err(db_error)?;
-            serde_json::from_str(&text)
+            trainer::metrics::decode_row(&text)
                 .map_err(|e| EvolveError::Store(format!("candidate {id}: metrics: {e}")))
         })
         .collect()
@@ -549,5 +555,65 @@ impl Store {
             })
         })
         .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_rows_with_non_finite_values_read_back() {
+        let dir = std::env::temp_dir().join(format!("evolve-store-inf-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir.join("evolve.db")).unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO metrics (candidate, row, data) VALUES (1, 0, ?1)",
+                [trainer::metrics::encode_row(
+                    &[
+                        ("global_step".to_string(), 128.0),
+                        ("charts/episodic_return".to_string(), f64::INFINITY),
+                        ("losses/value_loss".to_string(), f64::NAN),
+                    ]
+                    .into_iter()
+                    .collect(),
+                )],
+            )
+            .unwrap();
+        // A row stored before the encoding, with serde_json's null.
+        store
+            .conn
+            .execute(
+                "INSERT INTO metrics (candidate, row, data) VALUES (1, 1, ?1)",
+                [r#"{"global_step":256.0,"charts/episodic_return":null}"#],
+            )
+            .unwrap();
+        let rows = store.metrics(1).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["charts/episodic_return"], f64::INFINITY);
+        assert!(rows[0]["losses/value_loss"].is_nan());
+        assert!(rows[1]["charts/episodic_return"].is_nan());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_database_that_is_not_a_regular_file_is_refused() {
+        let dir = std::env::temp_dir().join(format!("evolve-store-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("evolve.db");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let err = Store::open(&fifo).err().unwrap().to_string();
+        assert!(err.contains("is a FIFO"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -119,13 +119,16 @@ impl LlmConfig {
     }
 
     fn from_file(path: &Path) -> Result<Self, LlmError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            LlmError::in_config_file(path, format!("cannot read it ({e}); check the path"))
+        let text = user_files::read_to_string(path, user_files::Kind::CONFIG).map_err(|e| {
+            LlmError::in_config_file(path, format!("{}; check the path", e.message))
         })?;
         toml::from_str(&text).map_err(|e| {
             LlmError::in_config_file(
                 path,
-                format!("{}\nfix the file and try again", e.to_string().trim_end()),
+                format!(
+                    "{}; fix the file and try again",
+                    user_files::toml_message(&text, &e)
+                ),
             )
         })
     }

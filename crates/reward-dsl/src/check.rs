@@ -70,17 +70,22 @@ pub struct CheckReport {
     pub warnings: Vec<String>,
 }
 
+/// Wall-clock seconds a whole dry run may take: a program slower than this over a few
+/// hundred states would slow training to a crawl.
+pub const DRY_RUN_SECONDS: f64 = 3.0;
+
 /// A component is dominant when its share of the summed mean |component| is above this.
 pub const DOMINANT_SHARE: f64 = 0.95;
 
 /// Evaluates `program` on every recorded state. The first error fails the check, marked with
-/// the dry-run step it happened at.
+/// the dry-run step it happened at; so does a dry run longer than [`DRY_RUN_SECONDS`].
 pub fn check(
     program: &RewardProgram,
     env_name: &str,
     states: &[RecordedState],
     dt: f64,
 ) -> Result<CheckReport, RewardError> {
+    let started = std::time::Instant::now();
     let mut totals = Vec::with_capacity(states.len());
     let mut components: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for (i, state) in states.iter().enumerate() {
@@ -92,6 +97,10 @@ pub fn check(
             step: state.step,
         };
         let output = program.evaluate(&input).map_err(|e| e.with_step(i))?;
+        let seconds = started.elapsed().as_secs_f64();
+        if seconds > DRY_RUN_SECONDS {
+            return Err(program.slow_dry_run(i + 1, states.len(), seconds));
+        }
         totals.push(output.total);
         for (name, value) in output.components {
             components.entry(name).or_default().push(value);

@@ -1,4 +1,6 @@
-use rhai::{EvalAltResult, ParseError, ParseErrorType, Position};
+use crate::budget::Exhausted;
+use crate::sandbox;
+use rhai::{Dynamic, EvalAltResult, ParseError, ParseErrorType, Position};
 use serde::Serialize;
 use std::fmt;
 
@@ -67,7 +69,7 @@ impl RewardError {
         let (line, column) = (position.line(), position.position());
         let source_line = line
             .and_then(|l| source.lines().nth(l - 1))
-            .map(str::to_string);
+            .map(|text| text.chars().take(MAX_SOURCE_LINE_CHARS).collect());
         let line = line.map(|l| l as u32);
         Self {
             kind,
@@ -121,14 +123,27 @@ impl RewardError {
             inner.position()
         };
         let (kind, message) = match inner {
-            EvalAltResult::ErrorTooManyOperations(_) => (
-                ErrorKind::Limit,
-                format!(
-                    "the script ran more than {} operations in one evaluation; look for an \
-                     endless or very long loop",
-                    limits.max_operations
+            EvalAltResult::ErrorTooManyOperations(_) => operations(limits),
+            EvalAltResult::ErrorTerminated(token, _) => match sandbox::exhausted(token) {
+                Some(Exhausted::Operations) => operations(limits),
+                Some(Exhausted::Time) => (
+                    ErrorKind::Limit,
+                    format!(
+                        "the script ran for more than {} ms of CPU time in one evaluation; a \
+                         reward should take microseconds",
+                        limits.max_eval_millis
+                    ),
                 ),
-            ),
+                Some(Exhausted::Memory) => (
+                    ErrorKind::Limit,
+                    format!(
+                        "the script held more than {} bytes of memory in one evaluation; look \
+                         for arrays, maps or strings that keep growing",
+                        limits.max_memory_bytes
+                    ),
+                ),
+                None => (ErrorKind::Runtime, "the script was stopped".into()),
+            },
             EvalAltResult::ErrorStackOverflow(_) => (
                 ErrorKind::Limit,
                 format!(
@@ -148,13 +163,11 @@ impl RewardError {
                 ErrorKind::Limit,
                 format!("more than {} variables alive at once", limits.max_variables),
             ),
-            EvalAltResult::ErrorRuntime(value, _) => {
-                let text = without_position(&value.to_string());
-                match text.strip_prefix(UNKNOWN_FIELD_TAG) {
-                    Some(rest) => (ErrorKind::UnknownField, rest.to_string()),
-                    None => (ErrorKind::Runtime, text),
-                }
-            }
+            EvalAltResult::ErrorRuntime(value, _) => match value.clone().try_cast::<UnknownField>()
+            {
+                Some(UnknownField(message)) => (ErrorKind::UnknownField, message),
+                None => (ErrorKind::Runtime, preview(value)),
+            },
             EvalAltResult::ErrorFunctionNotFound(..) => (
                 ErrorKind::Runtime,
                 format!(
@@ -163,7 +176,10 @@ impl RewardError {
                     without_position(&inner.to_string())
                 ),
             ),
-            other => (ErrorKind::Runtime, without_position(&other.to_string())),
+            other => (
+                ErrorKind::Runtime,
+                abbreviate(&without_position(&other.to_string())),
+            ),
         };
         Self::at(kind, message, file, source, position)
     }
@@ -183,8 +199,74 @@ fn without_position(text: &str) -> String {
     }
 }
 
-/// Marks runtime errors raised for unknown state fields, so they can be told apart.
-pub(crate) const UNKNOWN_FIELD_TAG: &str = "\u{1}unknown-field\u{1}";
+/// The error value raised for a read of a state field that does not exist: a Rust type, so a
+/// script's `throw` cannot pass for it.
+#[derive(Debug, Clone)]
+pub(crate) struct UnknownField(pub String);
+
+fn operations(limits: &crate::Limits) -> (ErrorKind, String) {
+    (
+        ErrorKind::Limit,
+        format!(
+            "the script ran more than {} operations in one evaluation (callbacks included); look \
+             for an endless or very long loop",
+            limits.max_operations
+        ),
+    )
+}
+
+/// Characters of the offending source line kept in an error.
+const MAX_SOURCE_LINE_CHARS: usize = 240;
+/// Characters of a value or message kept in an error.
+const MAX_PREVIEW_CHARS: usize = 200;
+
+/// `text`, cut to [`MAX_PREVIEW_CHARS`] characters.
+pub(crate) fn abbreviate(text: &str) -> String {
+    if text.chars().count() > MAX_PREVIEW_CHARS {
+        format!(
+            "{}...",
+            text.chars().take(MAX_PREVIEW_CHARS).collect::<String>()
+        )
+    } else {
+        text.to_string()
+    }
+}
+
+/// A short description of a script value for an error message, never rendering more than a
+/// small part of a large array, map or string.
+pub(crate) fn preview(value: &Dynamic) -> String {
+    abbreviate(&preview_nested(value, 2))
+}
+
+fn preview_nested(value: &Dynamic, depth: usize) -> String {
+    if let Some(array) = value.read_lock::<rhai::Array>() {
+        if depth == 0 {
+            return format!("[...] ({} elements)", array.len());
+        }
+        let first: Vec<String> = array
+            .iter()
+            .take(4)
+            .map(|v| preview_nested(v, depth - 1))
+            .collect();
+        let more = if array.len() > 4 { ", ..." } else { "" };
+        return format!("[{}{more}] ({} elements)", first.join(", "), array.len());
+    }
+    if let Some(map) = value.read_lock::<rhai::Map>() {
+        let keys: Vec<String> = map.keys().take(8).map(|k| abbreviate(k)).collect();
+        let more = if map.len() > 8 { ", ..." } else { "" };
+        return format!("#{{{}{more}}} ({} entries)", keys.join(", "), map.len());
+    }
+    if let Some(text) = value.read_lock::<rhai::ImmutableString>() {
+        return abbreviate(&text);
+    }
+    value.to_string()
+}
+
+/// A Rhai position for a 1-based line and column, saturating at Rhai's `u16` range.
+pub(crate) fn position(line: usize, column: usize) -> Position {
+    let clamp = |n: usize| u16::try_from(n.max(1)).unwrap_or(u16::MAX);
+    Position::new(clamp(line), clamp(column))
+}
 
 impl fmt::Display for RewardError {
     /// Rendered the way rustc renders a diagnostic.

@@ -277,6 +277,12 @@ pub fn register(engine: &mut Engine) {
                     number(&lo, "clamp", "lo")?,
                     number(&hi, "clamp", "hi")?,
                 );
+                if lo.is_nan() || hi.is_nan() {
+                    return Err(format!(
+                        "clamp: the bounds must be numbers, got lo {lo} and hi {hi}"
+                    )
+                    .into());
+                }
                 if lo > hi {
                     return Err(format!("clamp: lo ({lo}) is greater than hi ({hi})").into());
                 }

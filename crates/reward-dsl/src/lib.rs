@@ -10,16 +10,21 @@
 //!
 //! Every failure is a [`RewardError`] with the line, column and offending source line.
 
+mod budget;
 mod check;
+mod contain;
 mod error;
+mod fields;
 mod helpers;
 mod limits;
 mod program;
+mod sandbox;
+mod stack;
 mod wrapper;
 
 pub use check::{
-    CheckReport, ComponentRange, DOMINANT_SHARE, DRY_RUN_SEEDS, DRY_RUN_STEPS, RecordedState,
-    check, record_states,
+    CheckReport, ComponentRange, DOMINANT_SHARE, DRY_RUN_SECONDS, DRY_RUN_SEEDS, DRY_RUN_STEPS,
+    RecordedState, check, record_states,
 };
 pub use error::{ErrorKind, RewardError};
 pub use limits::Limits;

@@ -1,11 +1,12 @@
 use crate::Limits;
-use crate::error::{ErrorKind, RewardError, UNKNOWN_FIELD_TAG};
-use crate::helpers::{self, Vec3};
+use crate::budget::with_budget;
+use crate::contain::contained;
+use crate::error::{ErrorKind, RewardError, UnknownField, abbreviate, position, preview};
+use crate::fields;
+use crate::helpers::Vec3;
+use crate::sandbox;
+use crate::stack::with_stack;
 use envs::StateField;
-use rhai::packages::{
-    ArithmeticPackage, BasicArrayPackage, BasicIteratorPackage, BasicMapPackage, BasicMathPackage,
-    BasicStringPackage, LogicPackage, Package,
-};
 use rhai::{AST, Array, Dynamic, Engine, FLOAT, INT, Map, Position, Scope};
 use std::ops::Range;
 use std::sync::Arc;
@@ -43,7 +44,7 @@ enum FieldShape {
 }
 
 #[derive(Debug)]
-struct FieldTable {
+pub(crate) struct FieldTable {
     fields: Vec<(String, Range<usize>, FieldShape)>,
 }
 
@@ -66,13 +67,18 @@ impl FieldTable {
         Self { fields }
     }
 
-    fn names(&self) -> String {
+    pub(crate) fn names(&self) -> String {
         let mut names: Vec<&str> = self.fields.iter().map(|(n, _, _)| n.as_str()).collect();
         names.extend(BUILTIN_FIELDS);
         names.join(", ")
     }
 
-    fn has(&self, name: &str) -> bool {
+    /// Number of values in a state.
+    fn len(&self) -> usize {
+        self.fields.last().map_or(0, |(_, range, _)| range.end)
+    }
+
+    pub(crate) fn has(&self, name: &str) -> bool {
         BUILTIN_FIELDS.contains(&name) || self.fields.iter().any(|(n, _, _)| n == name)
     }
 }
@@ -116,9 +122,12 @@ impl ScriptState {
             _ => {}
         }
         let Some((_, range, shape)) = self.table.fields.iter().find(|(n, _, _)| n == name) else {
-            return Err(format!(
-                "{UNKNOWN_FIELD_TAG}state has no field '{name}'; the fields are: {}",
-                self.table.names()
+            return Err(rhai::EvalAltResult::ErrorRuntime(
+                Dynamic::from(UnknownField(format!(
+                    "state has no field '{name}'; the fields are: {}",
+                    self.table.names()
+                ))),
+                Position::NONE,
             )
             .into());
         };
@@ -151,41 +160,6 @@ impl std::fmt::Debug for RewardProgram {
     }
 }
 
-/// The sandboxed engine: no file, network, module, eval, print or time access; only the
-/// packages and helpers a reward needs, under `limits`.
-fn sandbox(limits: &Limits) -> Engine {
-    let mut engine = Engine::new_raw();
-    for package in [
-        ArithmeticPackage::new().as_shared_module(),
-        LogicPackage::new().as_shared_module(),
-        BasicMathPackage::new().as_shared_module(),
-        BasicArrayPackage::new().as_shared_module(),
-        BasicMapPackage::new().as_shared_module(),
-        BasicStringPackage::new().as_shared_module(),
-        BasicIteratorPackage::new().as_shared_module(),
-    ] {
-        engine.register_global_module(package);
-    }
-    for symbol in ["eval", "print", "debug", "import", "export", "sleep"] {
-        engine.disable_symbol(symbol);
-    }
-    engine
-        .set_strict_variables(true)
-        .set_max_operations(limits.max_operations)
-        .set_max_call_levels(limits.max_call_depth)
-        .set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth)
-        .set_max_string_size(limits.max_string_size)
-        .set_max_array_size(limits.max_array_size)
-        .set_max_map_size(limits.max_map_size)
-        .set_max_variables(limits.max_variables)
-        .set_max_functions(limits.max_functions);
-    helpers::register(&mut engine);
-    engine
-        .register_type_with_name::<ScriptState>("state")
-        .register_indexer_get(|s: &mut ScriptState, name: &str| s.get(name));
-    engine
-}
-
 impl RewardProgram {
     /// Compiles source bytes: they must be UTF-8.
     pub fn compile_bytes(
@@ -210,7 +184,7 @@ impl RewardProgram {
                     "the source is not valid UTF-8 text".into(),
                     file,
                     &lossy,
-                    Position::new(line as u16, column as u16),
+                    position(line, column),
                 ))
             }
         }
@@ -223,42 +197,47 @@ impl RewardProgram {
         schema: &[StateField],
         limits: &Limits,
     ) -> Result<Self, RewardError> {
-        if source.len() > limits.max_source_bytes {
-            return Err(RewardError::at(
-                ErrorKind::Source,
-                format!(
-                    "the source is {} bytes, more than the limit of {}",
-                    source.len(),
-                    limits.max_source_bytes
-                ),
-                file,
-                source,
-                Position::NONE,
-            ));
+        let source_error = |message: String| {
+            RewardError::at(ErrorKind::Source, message, file, source, Position::NONE)
+        };
+        limits
+            .validate()
+            .map_err(|e| source_error(format!("the sandbox limits are invalid: {e}")))?;
+        if source.len() as u64 > limits.max_source_bytes {
+            return Err(source_error(format!(
+                "the source is {} bytes, more than the limit of {}",
+                source.len(),
+                limits.max_source_bytes
+            )));
         }
-        let engine = sandbox(limits);
+        let lines = source.lines().count();
+        if lines > MAX_SOURCE_LINES {
+            return Err(source_error(format!(
+                "the source has {lines} lines, more than the limit of {MAX_SOURCE_LINES}"
+            )));
+        }
+        let mut engine = sandbox::engine(limits);
+        engine
+            .register_type_with_name::<ScriptState>("state")
+            .register_indexer_get(|s: &mut ScriptState, name: &str| s.get(name));
         let table = Arc::new(FieldTable::new(schema));
         // Strict variables: the one variable a script starts with is `state`.
         let mut scope = Scope::new();
         scope.push("state", ScriptState::empty(table.clone()));
-        let ast = engine
-            .compile_with_scope(&scope, source)
+        let ast = contained(|| engine.compile_with_scope(&scope, source))
+            .map_err(|panic| {
+                RewardError::at(
+                    ErrorKind::Syntax,
+                    format!("the parser failed on this source ({panic})"),
+                    file,
+                    source,
+                    Position::NONE,
+                )
+            })?
             .map_err(|e| RewardError::from_parse(&e, file, source, limits))?;
-        if let Some((name, line, column)) = state_field_reads(source)
-            .into_iter()
-            .find(|(name, _, _)| !table.has(name))
-        {
-            return Err(RewardError::at(
-                ErrorKind::UnknownField,
-                format!(
-                    "state has no field '{name}'; the fields are: {}",
-                    table.names()
-                ),
-                file,
-                source,
-                Position::new(line as u16, column as u16),
-            ));
-        }
+        fields::check(&ast, &table).map_err(|(kind, message, position)| {
+            RewardError::at(kind, message, file, source, position)
+        })?;
         Ok(Self {
             engine: Arc::new(engine),
             ast: Arc::new(ast),
@@ -274,23 +253,58 @@ impl RewardProgram {
         &self.file
     }
 
-    /// Runs the program on one state.
+    /// Runs the program on one state, under a fresh budget of operations, CPU time and
+    /// memory (see [`Limits`]). A panic inside the interpreter fails this evaluation only.
     pub fn evaluate(&self, input: &StateInput) -> Result<RewardOutput, RewardError> {
+        if input.values.len() != self.table.len() {
+            return Err(self.error(
+                ErrorKind::Runtime,
+                format!(
+                    "the state has {} values, but the env's schema has {}",
+                    input.values.len(),
+                    self.table.len()
+                ),
+            ));
+        }
         let state = ScriptState {
             table: self.table.clone(),
             values: input.values.to_vec(),
             action: input.action.to_vec(),
             prev_action: input.prev_action.to_vec(),
             dt: input.dt,
-            step: input.step as INT,
+            step: INT::try_from(input.step).unwrap_or(INT::MAX),
         };
-        let mut scope = Scope::new();
-        scope.push("state", state);
-        let value = self
-            .engine
-            .eval_ast_with_scope::<Dynamic>(&mut scope, &self.ast)
-            .map_err(|e| RewardError::from_eval(&e, &self.file, &self.source, &self.limits))?;
-        self.output(value)
+        let run = || {
+            let mut scope = Scope::new();
+            scope.push("state", state);
+            let value = self
+                .engine
+                .eval_ast_with_scope::<Dynamic>(&mut scope, &self.ast)
+                .map_err(|e| RewardError::from_eval(&e, &self.file, &self.source, &self.limits))?;
+            self.output(value)
+        };
+        let bytes = self.limits.stack_bytes();
+        with_stack(bytes, || with_budget(&self.limits, || contained(run))).unwrap_or_else(|panic| {
+            Err(self.error(
+                ErrorKind::Runtime,
+                format!(
+                    "the interpreter failed on this program ({panic}); the program is stopped, \
+                     and this is a rewardgen bug worth reporting with the program"
+                ),
+            ))
+        })
+    }
+
+    /// The error for a dry run that ran out of time after `done` of `total` states.
+    pub(crate) fn slow_dry_run(&self, done: usize, total: usize, seconds: f64) -> RewardError {
+        self.error(
+            ErrorKind::Limit,
+            format!(
+                "the dry run took {seconds:.1} s for {done} of {total} states ({:.1} ms per \
+                 evaluation); a reward should take microseconds, so training with it would crawl",
+                seconds * 1e3 / done as f64
+            ),
+        )
     }
 
     fn error(&self, kind: ErrorKind, message: String) -> RewardError {
@@ -307,7 +321,7 @@ impl RewardProgram {
                 ),
             )
         };
-        let describe = |v: &Dynamic| format!("{} `{}`", v.type_name(), abbreviate(&v.to_string()));
+        let describe = |v: &Dynamic| format!("{} `{}`", v.type_name(), preview(v));
         let (total, components) = if value.is_array() {
             let array = value.clone().cast::<Array>();
             match <[Dynamic; 2]>::try_from(array) {
@@ -326,6 +340,29 @@ impl RewardProgram {
             return Err(shape_error(&describe(&value)));
         };
         let total = self.finite("the total", &total)?;
+        if components.len() as u64 > self.limits.max_components {
+            return Err(self.error(
+                ErrorKind::Limit,
+                format!(
+                    "the program returned {} components, more than the limit of {}; merge some",
+                    components.len(),
+                    self.limits.max_components
+                ),
+            ));
+        }
+        if let Some(name) = components
+            .keys()
+            .find(|name| name.chars().count() as u64 > self.limits.max_component_name)
+        {
+            return Err(self.error(
+                ErrorKind::Limit,
+                format!(
+                    "the component name '{}' is longer than the limit of {} characters",
+                    abbreviate(name),
+                    self.limits.max_component_name
+                ),
+            ));
+        }
         let components = components
             .into_iter()
             .map(|(name, v)| {
@@ -349,7 +386,7 @@ impl RewardProgram {
                 format!(
                     "{what} must be a number, but it is {} `{}`",
                     value.type_name(),
-                    abbreviate(&value.to_string())
+                    preview(value)
                 ),
             ));
         };
@@ -366,107 +403,5 @@ impl RewardProgram {
     }
 }
 
-fn abbreviate(text: &str) -> String {
-    if text.chars().count() > 80 {
-        format!("{}...", text.chars().take(80).collect::<String>())
-    } else {
-        text.to_string()
-    }
-}
-
-/// Every `state.<name>` read in the source, with its 1-based line and column, skipping
-/// comments and string literals.
-fn state_field_reads(source: &str) -> Vec<(String, usize, usize)> {
-    let chars: Vec<char> = source.chars().collect();
-    let (mut i, mut line, mut column) = (0, 1, 1);
-    let mut reads = Vec::new();
-    let advance = |i: &mut usize, line: &mut usize, column: &mut usize| {
-        if chars[*i] == '\n' {
-            *line += 1;
-            *column = 1;
-        } else {
-            *column += 1;
-        }
-        *i += 1;
-    };
-    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        if c == '/' && next == Some('/') {
-            while i < chars.len() && chars[i] != '\n' {
-                advance(&mut i, &mut line, &mut column);
-            }
-        } else if c == '/' && next == Some('*') {
-            while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
-                advance(&mut i, &mut line, &mut column);
-            }
-            for _ in 0..2 {
-                if i < chars.len() {
-                    advance(&mut i, &mut line, &mut column);
-                }
-            }
-        } else if c == '"' || c == '`' || c == '\'' {
-            advance(&mut i, &mut line, &mut column);
-            while i < chars.len() && chars[i] != c {
-                if chars[i] == '\\' {
-                    advance(&mut i, &mut line, &mut column);
-                }
-                if i < chars.len() {
-                    advance(&mut i, &mut line, &mut column);
-                }
-            }
-            if i < chars.len() {
-                advance(&mut i, &mut line, &mut column);
-            }
-        } else if is_ident(c) {
-            let start = i;
-            while i < chars.len() && is_ident(chars[i]) {
-                advance(&mut i, &mut line, &mut column);
-            }
-            let word: String = chars[start..i].iter().collect();
-            let preceded_by_dot = start > 0 && chars[start - 1] == '.';
-            if word == "state" && !preceded_by_dot {
-                let mut j = i;
-                while j < chars.len() && chars[j].is_whitespace() && chars[j] != '\n' {
-                    j += 1;
-                }
-                if chars.get(j) == Some(&'.') {
-                    let mut k = j + 1;
-                    while k < chars.len() && chars[k] == ' ' {
-                        k += 1;
-                    }
-                    let name_start = k;
-                    while k < chars.len() && is_ident(chars[k]) {
-                        k += 1;
-                    }
-                    if k > name_start {
-                        let name: String = chars[name_start..k].iter().collect();
-                        reads.push((name, line, column + (name_start - i)));
-                    }
-                }
-            }
-        } else {
-            advance(&mut i, &mut line, &mut column);
-        }
-    }
-    reads
-}
-
-#[cfg(test)]
-mod tests {
-    use super::state_field_reads;
-
-    #[test]
-    fn field_reads_skip_comments_and_strings() {
-        let source = "// state.hidden\nlet a = state.ee_pos; /* state.nope */ let s = \"state.str\";\n  let b = state . goal_pos;";
-        let reads = state_field_reads(source);
-        assert_eq!(
-            reads,
-            vec![
-                ("ee_pos".to_string(), 2, 15),
-                ("goal_pos".to_string(), 3, 19)
-            ]
-        );
-    }
-}
+/// Lines a source may have: Rhai counts positions in `u16`.
+const MAX_SOURCE_LINES: usize = u16::MAX as usize;

@@ -17,4 +17,4 @@ pub mod wrappers;
 pub use env::{Env, Info, Step, seeded_rng, standard_normal};
 pub use point_mass::PointMass;
 pub use space::Space;
-pub use vec_env::{VecEnv, VecStep};
+pub use vec_env::{VecEnv, VecStep, WORKER_STACK_BYTES};

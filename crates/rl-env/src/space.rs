@@ -31,6 +31,38 @@ impl Space {
         Space::Box { low, high, shape }
     }
 
+    /// Checks that sampling and clamping are defined on every element of a box: no bound is
+    /// NaN, `low <= high`, neither bound is infinite on the wrong side (`low = +inf` or
+    /// `high = -inf`), and two finite bounds are at most `f64::MAX` apart. Returns the first
+    /// bad element's index with the problem in words. A `Discrete` space needs `n >= 1`.
+    pub fn check_bounds(&self) -> Result<(), (usize, String)> {
+        match self {
+            Space::Box { low, high, .. } => {
+                for (i, (lo, hi)) in low.iter().zip(high).enumerate() {
+                    let problem = if lo.is_nan() || hi.is_nan() {
+                        Some(format!("a bound is NaN ([{lo:?}, {hi:?}])"))
+                    } else if lo > hi {
+                        Some(format!("low {lo:?} is above high {hi:?}"))
+                    } else if *lo == f64::INFINITY || *hi == f64::NEG_INFINITY {
+                        Some(format!("the range [{lo:?}, {hi:?}] holds no number"))
+                    } else if lo.is_finite() && hi.is_finite() && !(hi - lo).is_finite() {
+                        Some(format!(
+                            "the range [{lo:?}, {hi:?}] is wider than an f64 can represent"
+                        ))
+                    } else {
+                        None
+                    };
+                    if let Some(problem) = problem {
+                        return Err((i, problem));
+                    }
+                }
+                Ok(())
+            }
+            Space::Discrete(0) => Err((0, "a discrete space needs at least one value".into())),
+            Space::Discrete(_) => Ok(()),
+        }
+    }
+
     /// Number of scalar elements in one sample (1 for `Discrete`).
     pub fn flat_dim(&self) -> usize {
         match self {
@@ -89,6 +121,27 @@ mod tests {
         }
         assert!(!space.contains(&[2.0, 1.0]));
         assert!(!space.contains(&[0.0]));
+    }
+
+    #[test]
+    fn bounds_that_cannot_be_sampled_are_named() {
+        let ok = Space::bounded(vec![-1.0, f64::NEG_INFINITY], vec![1.0, f64::INFINITY]);
+        assert_eq!(ok.check_bounds(), Ok(()));
+        let err = |low: f64, high: f64| {
+            Space::bounded(vec![0.0, low], vec![1.0, high])
+                .check_bounds()
+                .unwrap_err()
+        };
+        assert_eq!(err(f64::NAN, 1.0).0, 1);
+        assert!(err(f64::NAN, 1.0).1.contains("NaN"));
+        assert!(err(2.0, 1.0).1.contains("low 2.0 is above high 1.0"));
+        assert!(
+            err(f64::INFINITY, f64::INFINITY)
+                .1
+                .contains("holds no number")
+        );
+        assert!(err(-1e308, 1e308).1.contains("wider than an f64"));
+        assert!(Space::Discrete(0).check_bounds().is_err());
     }
 
     #[test]

@@ -81,6 +81,12 @@ struct Worker {
     handle: Option<JoinHandle<()>>,
 }
 
+/// The stack of each worker thread. Reward programs evaluate recursively, and the sandbox's
+/// largest limits need up to 64 MiB (`reward_dsl::Limits::stack_bytes`); a smaller stack still
+/// works, with each evaluation moved to a helper thread, much more slowly. The memory is
+/// only reserved: pages are committed as they are touched.
+pub const WORKER_STACK_BYTES: usize = 64 << 20;
+
 /// A batch of envs that reset and step together.
 pub struct VecEnv {
     /// The first chunk, run on the caller's thread while the workers run the others.
@@ -118,6 +124,7 @@ impl VecEnv {
                 let (reply_tx, replies) = channel();
                 let handle = std::thread::Builder::new()
                     .name(format!("vec-env-{t}"))
+                    .stack_size(WORKER_STACK_BYTES)
                     .spawn(move || {
                         for command in command_rx {
                             if reply_tx.send(chunk.run(command)).is_err() {

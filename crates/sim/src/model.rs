@@ -73,14 +73,11 @@ pub struct Model {
 
 impl Model {
     /// Loads and compiles an MJCF file. Meshes and includes resolve relative to its folder.
+    /// The file must be a regular file of at most [`user_files::Kind::MJCF`]'s size (a FIFO or
+    /// a device is refused before MuJoCo opens it).
     pub fn from_file(path: &Path) -> Result<Self, SimError> {
         let source_name = path.display().to_string();
-        if !path.is_file() {
-            return Err(SimError::Load {
-                source_name,
-                message: "no such file".into(),
-            });
-        }
+        check_model_file(path)?;
         let raw = MjModel::from_xml(path).map_err(|e| SimError::Load {
             source_name: source_name.clone(),
             message: load_message(e),
@@ -196,19 +193,31 @@ impl Model {
 
     /// The `[low, high]` control range of each actuator; unlimited actuators get ±∞.
     pub fn ctrl_ranges(&self) -> Vec<[f64; 2]> {
+        self.ctrl_limits()
+            .into_iter()
+            .map(|limit| limit.unwrap_or([f64::NEG_INFINITY, f64::INFINITY]))
+            .collect()
+    }
+
+    /// Each actuator's `ctrlrange` as the model gives it when the actuator is control-limited,
+    /// `None` when it is not. The values are MuJoCo's, unchecked: a file may give NaN, an
+    /// infinity (`1e309` overflows to one) or a low above the high.
+    pub fn ctrl_limits(&self) -> Vec<Option<[f64; 2]>> {
         let limited = self.raw.actuator_ctrllimited();
         self.raw
             .actuator_ctrlrange()
             .iter()
             .zip(limited)
-            .map(|(range, limited)| {
-                if *limited {
-                    *range
-                } else {
-                    [f64::NEG_INFINITY, f64::INFINITY]
-                }
-            })
+            .map(|(range, limited)| limited.then_some(*range))
             .collect()
+    }
+
+    /// The name of object `id` of a kind, `None` when it has none.
+    pub fn name_of(&self, kind: ObjectKind, id: usize) -> Option<String> {
+        self.raw
+            .id_to_name(kind.raw(), id)
+            .filter(|name| !name.is_empty())
+            .map(str::to_string)
     }
 
     /// The `qpos` address of a joint.
@@ -247,10 +256,22 @@ impl Model {
     }
 }
 
+/// A user's MJCF file must be a regular file within the size cap, and UTF-8 text (MuJoCo's
+/// names are read back as UTF-8), before MuJoCo reads it.
+fn check_model_file(path: &Path) -> Result<(), SimError> {
+    user_files::read_to_string(path, user_files::Kind::MJCF)
+        .map(|_| ())
+        .map_err(|e| SimError::Load {
+            source_name: path.display().to_string(),
+            message: e.message,
+        })
+}
+
 fn load_message(error: mujoco_rs::error::MjModelError) -> String {
     match error {
-        mujoco_rs::error::MjModelError::LoadFailed(message) => message.trim().to_string(),
-        other => other.to_string(),
+        // MuJoCo's message puts the element on a second line; errors here are one line.
+        mujoco_rs::error::MjModelError::LoadFailed(message) => user_files::one_line(&message),
+        other => user_files::one_line(&other.to_string()),
     }
 }
 
@@ -258,6 +279,7 @@ fn load_message(error: mujoco_rs::error::MjModelError) -> String {
 /// cleanly. A model that fails to compile is an error.
 pub fn compiler_warnings(path: &Path) -> Result<Option<String>, SimError> {
     let source_name = path.display().to_string();
+    check_model_file(path)?;
     let c_path = CString::new(source_name.clone()).map_err(|_| SimError::Load {
         source_name: source_name.clone(),
         message: "path contains a NUL byte".into(),
@@ -272,10 +294,7 @@ pub fn compiler_warnings(path: &Path) -> Result<Option<String>, SimError> {
             buffer.as_mut_ptr(),
             buffer.len() as i32,
         );
-        let message = CStr::from_ptr(buffer.as_ptr())
-            .to_string_lossy()
-            .trim()
-            .to_string();
+        let message = user_files::one_line(&CStr::from_ptr(buffer.as_ptr()).to_string_lossy());
         if model.is_null() {
             return Err(SimError::Load {
                 source_name,

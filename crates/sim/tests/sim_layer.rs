@@ -81,6 +81,58 @@ fn bad_xml_reports_mujocos_message_and_the_file_name() {
 }
 
 #[test]
+fn a_model_path_that_is_not_a_regular_file_is_refused_before_mujoco_opens_it() {
+    let dir = std::env::temp_dir().join(format!("sim-not-a-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("pipe.xml");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let huge = dir.join("huge.xml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(5 << 30)
+        .unwrap();
+    for (path, needle) in [
+        (fifo.as_path(), "is a FIFO"),
+        (std::path::Path::new("/dev/zero"), "is a character device"),
+        (dir.as_path(), "is a directory"),
+        (
+            huge.as_path(),
+            "is 5 GiB; an MJCF model may be at most 64 MiB",
+        ),
+    ] {
+        let message = Model::from_file(path).unwrap_err().to_string();
+        assert!(message.contains(needle), "{message}");
+        assert!(
+            message.starts_with(&path.display().to_string()),
+            "{message}"
+        );
+        let message = compiler_warnings(path).unwrap_err().to_string();
+        assert!(message.contains(needle), "{message}");
+    }
+    // MuJoCo's own two-line messages (problem, then element and line) come as one line.
+    let broken = dir.join("reversed.xml");
+    std::fs::write(
+        &broken,
+        "<mujoco><worldbody><body><joint name='j'/><geom size='0.1'/></body></worldbody>\
+         <actuator><motor joint='j' ctrlrange='2 1' ctrllimited='true'/></actuator></mujoco>",
+    )
+    .unwrap();
+    let message = Model::from_file(&broken).unwrap_err().to_string();
+    assert!(
+        !message.contains('\n') && message.contains("; Element"),
+        "{message}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn motor_moves_the_cart_and_site_velocity_follows() {
     let model = slider();
     let mut sim = Sim::new(&model);

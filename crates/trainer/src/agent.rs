@@ -106,6 +106,33 @@ impl Agent {
     }
 }
 
+/// Every float parameter of a module: its path as a checkpoint names it
+/// (`actor.hidden1.weight`) and its shape.
+pub(crate) fn param_shapes<M: Module>(module: &M) -> Vec<(String, Vec<usize>)> {
+    struct Shapes {
+        path: Vec<String>,
+        found: Vec<(String, Vec<usize>)>,
+    }
+    impl ModuleVisitor for Shapes {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.found
+                .push((self.path.join("."), param.val().shape().to_vec()));
+        }
+    }
+    let mut shapes = Shapes {
+        path: Vec::new(),
+        found: Vec::new(),
+    };
+    module.visit(&mut shapes);
+    shapes.found
+}
+
 /// Sums the squares of every parameter gradient of a module.
 struct SquaredGradientSum<'a> {
     grads: &'a GradientsParams,

@@ -14,6 +14,8 @@ pub enum TrainError {
     File { path: PathBuf, message: String },
     #[error("{path}: not a usable checkpoint: {message}")]
     Checkpoint { path: PathBuf, message: String },
+    #[error(transparent)]
+    UserFile(#[from] user_files::FileError),
 }
 
 impl TrainError {

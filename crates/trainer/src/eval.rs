@@ -20,10 +20,13 @@ pub struct EvalReport {
     pub deterministic: bool,
     /// Fraction of episodes whose last step reported the task's `is_success`.
     pub success_rate: f64,
-    /// Mean episode return of the run's reward (its program's, or the env's own).
+    /// Mean episode return of the run's reward (its program's, or the env's own); in JSON,
+    /// "inf", "-inf" or "nan" when it overflowed, as in `metrics.jsonl`.
+    #[serde(with = "crate::metrics::json_f64")]
     pub mean_return: f64,
     pub mean_length: f64,
-    /// Mean of each reward component over all steps.
+    /// Mean of each reward component over all steps (non-finite ones as strings in JSON).
+    #[serde(with = "crate::metrics::json_f64_map")]
     pub component_means: BTreeMap<String, f64>,
     /// Env steps the policy was trained for.
     pub trained_steps: u64,
@@ -67,14 +70,24 @@ fn write_line(
     writeln!(file, "{line}").map_err(|e| TrainError::file(path, e))
 }
 
-/// Runs `episodes` episodes of the run's last checkpoint, episode `i` reset with seed
-/// `seed + i`, and writes each to `DIR/rollouts/episode-NNNN.jsonl`.
+/// The most episodes one evaluation records: each is a rollout file of its own.
+pub const MAX_EVAL_EPISODES: usize = 10_000;
+
+/// Runs `episodes` episodes (at most [`MAX_EVAL_EPISODES`]) of the run's last checkpoint,
+/// episode `i` reset with seed `seed + i`, and writes each to
+/// `DIR/rollouts/episode-NNNN.jsonl`.
 pub fn evaluate(
     run: &Run,
     episodes: usize,
     deterministic: bool,
     seed: u64,
 ) -> Result<EvalReport, TrainError> {
+    if episodes > MAX_EVAL_EPISODES {
+        return Err(TrainError::Config(format!(
+            "an evaluation records at most {MAX_EVAL_EPISODES} episodes, not {episodes} \
+             (--episodes, or --episode N of a run with fewer recorded)"
+        )));
+    }
     let trainer = run.load_checkpoint()?;
     let policy = trainer.policy();
     let setup = &run.config.run;

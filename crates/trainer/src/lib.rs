@@ -21,11 +21,11 @@ mod run;
 mod trainer;
 
 pub use agent::{Agent, clip_grad_norm, global_grad_norm};
-pub use config::{Algorithm, ComputeDevice, TrainConfig};
+pub use config::{Algorithm, ComputeDevice, MemoryEstimate, TrainConfig, limits};
 pub use curves::{Panel, draw_curves, draw_panels, series};
 pub use envs::{TrainEnv, TrainEnvs, make_env, make_envs};
 pub use error::TrainError;
-pub use eval::{EvalReport, ROLLOUT_FORMAT, evaluate};
+pub use eval::{EvalReport, MAX_EVAL_EPISODES, ROLLOUT_FORMAT, evaluate};
 pub use policy::{Decision, Policy};
 pub use run::{Outcome, RaceRule, Run, RunConfig, RunEnd, RunSetup, train};
 pub use trainer::Trainer;

@@ -13,6 +13,7 @@ pub const CLIP: f64 = 10.0;
 /// Running observation statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObsNormalizer {
+    #[serde(with = "stats_json")]
     pub stats: RunningMeanStd,
     pub enabled: bool,
 }
@@ -47,8 +48,10 @@ impl ObsNormalizer {
 /// Scales rewards by the running standard deviation of each env's discounted return.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RewardScaler {
+    #[serde(with = "stats_json")]
     pub stats: RunningMeanStd,
     pub enabled: bool,
+    #[serde(with = "crate::metrics::json_f64")]
     gamma: f64,
     #[serde(skip)]
     returns: Vec<f64>,
@@ -87,6 +90,42 @@ impl RewardScaler {
     }
 }
 
+/// Statistics in a checkpoint's `state.json`, each number a [`crate::metrics::JsonF64`]: a
+/// statistic that overflowed (a huge reward makes the return's variance infinite) writes as
+/// `"inf"` and reads back, where serde_json's `null` would make the checkpoint unreadable.
+mod stats_json {
+    use crate::metrics::{json_f64, json_f64_vec};
+    use rl_env::wrappers::RunningMeanStd;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Stats {
+        #[serde(with = "json_f64_vec")]
+        mean: Vec<f64>,
+        #[serde(with = "json_f64_vec")]
+        var: Vec<f64>,
+        #[serde(with = "json_f64")]
+        count: f64,
+    }
+
+    pub fn serialize<S: Serializer>(s: &RunningMeanStd, serializer: S) -> Result<S::Ok, S::Error> {
+        Stats {
+            mean: s.mean.clone(),
+            var: s.var.clone(),
+            count: s.count,
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<RunningMeanStd, D::Error> {
+        let Stats { mean, var, count } = Stats::deserialize(deserializer)?;
+        Ok(RunningMeanStd { mean, var, count })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +139,24 @@ mod tests {
         assert_eq!(norm.normalize(&[1e9])[0] as f64, CLIP);
         let off = ObsNormalizer::new(1, false);
         assert_eq!(off.normalize(&[7.5]), vec![7.5f32]);
+    }
+
+    #[test]
+    fn overflowed_statistics_survive_a_checkpoint() {
+        let mut scaler = RewardScaler::new(1, 0.99, true);
+        scaler.scale(&[1e307], &[false]);
+        scaler.scale(&[1e307], &[false]);
+        scaler.stats.mean[0] = f64::NAN;
+        assert!(scaler.stats.var[0].is_infinite(), "{:?}", scaler.stats);
+        let text = serde_json::to_string(&scaler).unwrap();
+        assert!(!text.contains("null"), "{text}");
+        let back: RewardScaler = serde_json::from_str(&text).unwrap();
+        assert!(back.stats.var[0].is_infinite() && back.stats.mean[0].is_nan());
+        assert!((back.stats.count - scaler.stats.count).abs() < 1e-9);
+        // A state.json written before, with serde_json's nulls, reads too.
+        let old = r#"{"stats":{"mean":[null],"var":[1.0],"count":2.0},"enabled":true}"#;
+        let obs: ObsNormalizer = serde_json::from_str(old).unwrap();
+        assert!(obs.stats.mean[0].is_nan());
     }
 
     #[test]

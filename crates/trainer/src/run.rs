@@ -1,7 +1,7 @@
 //! A training run on disk: `config.toml`, the reward program, `metrics.jsonl` and
 //! `checkpoints/`. Runs resume from their last checkpoint.
 
-use crate::agent::Agent;
+use crate::agent::{Agent, param_shapes};
 use crate::envs::{TrainEnvs, make_envs};
 use crate::metrics::{MetricsLog, MetricsRow, read_metrics, window_mean};
 use crate::normalize::{ObsNormalizer, RewardScaler};
@@ -14,6 +14,7 @@ use reward_dsl::{Limits, RewardProgram};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use user_files::Kind;
 
 /// What a run trains on, as written in its `config.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,7 +59,9 @@ impl RaceRule {
 pub struct Outcome {
     pub end: RunEnd,
     pub global_step: u64,
-    /// The racing score at the racing step, when the run was raced.
+    /// The racing score at the racing step, when the run was raced (`-inf` when no row had
+    /// the metric; written as "-inf", as non-finite metrics are).
+    #[serde(default, with = "crate::metrics::json_f64_opt")]
     pub race_score: Option<f64>,
 }
 
@@ -113,18 +116,28 @@ pub struct Run {
 
 impl Run {
     /// Starts a new run in `dir`, which must not hold a run already.
+    /// The settings are checked against the env (its observation and action sizes and the
+    /// memory a rollout takes) before anything is written.
     pub fn create(dir: &Path, setup: RunSetup, train: TrainConfig) -> Result<Self, TrainError> {
         train.validate().map_err(TrainError::Config)?;
+        let probe = envs::make(&setup.env, &setup.env_options)?;
+        check_against_env(&train, probe.spec())?;
         if dir.join(CONFIG_FILE).exists() {
             return Err(TrainError::file(
                 dir,
                 "already holds a run; resume it with --resume, or choose another --out",
             ));
         }
+        // Read through the capped reader (never `fs::copy`, which would follow a FIFO or
+        // copy /dev/zero until the disk fills).
+        let reward = match &setup.reward_source {
+            Some(source) => Some(user_files::read(source, Kind::REWARD)?),
+            None => None,
+        };
         std::fs::create_dir_all(dir.join(CHECKPOINTS)).map_err(|e| TrainError::file(dir, e))?;
-        if let Some(source) = &setup.reward_source {
-            std::fs::copy(source, dir.join(REWARD_FILE))
-                .map_err(|e| TrainError::file(source, e))?;
+        if let Some(bytes) = reward {
+            let path = dir.join(REWARD_FILE);
+            std::fs::write(&path, bytes).map_err(|e| TrainError::file(&path, e))?;
         }
         let config = RunConfig { run: setup, train };
         let text = toml::to_string_pretty(&config).map_err(|e| TrainError::file(dir, e))?;
@@ -139,9 +152,17 @@ impl Run {
     /// Opens an existing run.
     pub fn open(dir: &Path) -> Result<Self, TrainError> {
         let path = dir.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| TrainError::file(&path, format!("no run here: {e}")))?;
-        let config: RunConfig = toml::from_str(&text).map_err(|e| TrainError::file(&path, e))?;
+        if !path.exists() && !path.is_symlink() {
+            let what = if dir.is_dir() {
+                "no run here (config.toml is missing)"
+            } else {
+                "no run here (no such directory)"
+            };
+            return Err(TrainError::file(dir, what));
+        }
+        let text = user_files::read_to_string(&path, Kind::CONFIG)?;
+        let config: RunConfig = toml::from_str(&text)
+            .map_err(|e| TrainError::file(&path, user_files::toml_message(&text, &e)))?;
         config
             .train
             .validate()
@@ -161,7 +182,7 @@ impl Run {
             return Ok(None);
         }
         let path = self.dir.join(REWARD_FILE);
-        let bytes = std::fs::read(&path).map_err(|e| TrainError::file(&path, e))?;
+        let bytes = user_files::read(&path, Kind::REWARD)?;
         RewardProgram::compile_bytes(
             &bytes,
             &path.display().to_string(),
@@ -172,10 +193,12 @@ impl Run {
         .map_err(|e| TrainError::Reward(Box::new(e)))
     }
 
-    /// The run's envs, each with the reward program.
+    /// The run's envs, each with the reward program. The run's settings are checked against
+    /// the env first (before `num_envs` envs are made).
     pub fn envs(&self, num_envs: usize, threads: usize) -> Result<TrainEnvs, TrainError> {
         let setup = &self.config.run;
         let probe = envs::make(&setup.env, &setup.env_options)?;
+        check_against_env(&self.config.train, probe.spec())?;
         let program = self.reward_program(&probe.spec().state_schema)?;
         make_envs(
             &setup.env,
@@ -202,7 +225,7 @@ impl Run {
         if !path.exists() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| TrainError::file(&path, e))?;
+        let text = user_files::read_to_string(&path, Kind::CONFIG)?;
         serde_json::from_str(&text)
             .map(Some)
             .map_err(|e| TrainError::file(&path, e))
@@ -235,7 +258,7 @@ impl Run {
             .metrics()?
             .iter()
             .filter(|row| row.get("update").is_some_and(|u| *u <= update as f64))
-            .map(|row| serde_json::to_string(row).expect("metrics rows serialize") + "\n")
+            .map(|row| crate::metrics::encode_row(row) + "\n")
             .collect();
         write_atomically(&path, &kept)
     }
@@ -283,35 +306,54 @@ impl Run {
     }
 
     /// Restores a learner from the last checkpoint (or the one being replaced when a kill
-    /// interrupted the swap).
+    /// interrupted the swap). The checkpoint is checked against the run's config and env
+    /// first: observation and action sizes, normalizer lengths, and every tensor's name and
+    /// shape in `model.bpk` and `optimizer.bpk`; a mismatch or a damaged file is an error
+    /// naming the file and what differs.
     pub fn load_checkpoint(&self) -> Result<Trainer, TrainError> {
         let mut dir = self.checkpoint_dir();
         if !dir.exists() {
             dir = self.dir.join(CHECKPOINTS).join("latest.old");
         }
         let state_path = dir.join("state.json");
-        let text = std::fs::read_to_string(&state_path)
-            .map_err(|e| TrainError::checkpoint(&state_path, e))?;
+        let text = user_files::read_to_string(&state_path, Kind::CHECKPOINT_STATE)
+            .map_err(|e| TrainError::checkpoint(&state_path, e.message))?;
         let state: CheckpointState =
             serde_json::from_str(&text).map_err(|e| TrainError::checkpoint(&state_path, e))?;
-        let mut trainer = Trainer::new(self.config.train.clone(), state.obs_dim, state.act_dim);
-        let agent = Agent::new(
-            state.obs_dim,
-            state.act_dim,
-            self.config.train.hidden,
-            &trainer.device,
+        let setup = &self.config.run;
+        let env = envs::make(&setup.env, &setup.env_options)?;
+        let spec = env.spec();
+        let (obs_dim, act_dim) = (
+            spec.observation_space.flat_dim(),
+            spec.action_space.flat_dim(),
         );
+        let config = &self.config.train;
+        check_against_env(config, spec)?;
+        state
+            .check(obs_dim, act_dim, &setup.env)
+            .map_err(|e| TrainError::checkpoint(&state_path, e))?;
+        let mut trainer = Trainer::new(config.clone(), obs_dim, act_dim);
+        let agent = Agent::new(obs_dim, act_dim, config.hidden, &trainer.device);
+        let expected = param_shapes(&agent);
         let model_path = dir.join("model.bpk");
-        trainer.agent = agent
-            .try_load_file(&model_path)
+        let (model_bytes, model_tensors) = read_pack(&model_path)?;
+        check_model_tensors(&model_tensors, &expected, config.hidden)
             .map_err(|e| TrainError::checkpoint(&model_path, e))?;
+        let record = burn::store::ModuleRecord::from_bytes(model_bytes)
+            .map_err(|e| TrainError::checkpoint(&model_path, one_line(e)))?;
+        trainer.agent = agent
+            .try_load_record(record)
+            .map_err(|e| TrainError::checkpoint(&model_path, one_line(e)))?;
         let optimizer_path = dir.join("optimizer.bpk");
+        let (optimizer_bytes, optimizer_tensors) = read_pack(&optimizer_path)?;
+        check_optimizer_tensors(&optimizer_tensors, &model_tensors)
+            .map_err(|e| TrainError::checkpoint(&optimizer_path, e))?;
         trainer.optimizer = std::mem::replace(
             &mut trainer.optimizer,
-            crate::trainer::new_optimizer(&self.config.train),
+            crate::trainer::new_optimizer(config),
         )
-        .load(&optimizer_path)
-        .map_err(|e| TrainError::checkpoint(&optimizer_path, e))?;
+        .from_bytes(optimizer_bytes)
+        .map_err(|e| TrainError::checkpoint(&optimizer_path, one_line(e)))?;
         trainer.global_step = state.global_step;
         trainer.update = state.update;
         trainer.obs_norm = state.obs_norm;
@@ -322,6 +364,170 @@ impl Run {
         trainer.rng = rng;
         Ok(trainer)
     }
+}
+
+/// A run's settings against its env: what [`TrainConfig::validate_for_env`] checks.
+fn check_against_env(config: &TrainConfig, spec: &envs::TaskSpec) -> Result<(), TrainError> {
+    config
+        .validate_for_env(
+            spec.observation_space.flat_dim(),
+            spec.action_space.flat_dim(),
+            spec.episode_steps,
+        )
+        .map_err(|e| TrainError::Config(format!("{} on {}", e, spec.name)))
+}
+
+impl CheckpointState {
+    /// The sizes this state was saved with against the env's, and the normalizers' lengths
+    /// against those sizes.
+    fn check(&self, obs_dim: usize, act_dim: usize, env: &str) -> Result<(), String> {
+        if self.obs_dim != obs_dim {
+            return Err(format!(
+                "obs_dim is {}, but {env} observes {obs_dim} elements",
+                self.obs_dim
+            ));
+        }
+        if self.act_dim != act_dim {
+            return Err(format!(
+                "act_dim is {}, but {env} takes {act_dim} action elements",
+                self.act_dim
+            ));
+        }
+        let lengths = [
+            (
+                "obs_norm.stats.mean",
+                self.obs_norm.stats.mean.len(),
+                obs_dim,
+            ),
+            ("obs_norm.stats.var", self.obs_norm.stats.var.len(), obs_dim),
+            (
+                "reward_scaler.stats.mean",
+                self.reward_scaler.stats.mean.len(),
+                1,
+            ),
+            (
+                "reward_scaler.stats.var",
+                self.reward_scaler.stats.var.len(),
+                1,
+            ),
+        ];
+        for (name, len, want) in lengths {
+            if len != want {
+                return Err(format!("{name} has {len} elements, not {want}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One tensor as a checkpoint file lists it.
+struct PackedTensor {
+    name: String,
+    shape: Vec<usize>,
+    param_id: Option<u64>,
+    is_f32: bool,
+}
+
+/// Reads a burnpack checkpoint file (capped, regular files only) and lists its tensors; a
+/// file that is cut short, or is not a burnpack file, is an error naming it.
+fn read_pack(path: &Path) -> Result<(burn_pack::Bytes, Vec<PackedTensor>), TrainError> {
+    let bytes = user_files::read(path, Kind::CHECKPOINT)
+        .map_err(|e| TrainError::checkpoint(path, e.message))?;
+    let damaged = |e: burn_pack::Error| {
+        TrainError::checkpoint(
+            path,
+            format!(
+                "the file is damaged or not a burn checkpoint ({})",
+                one_line(e)
+            ),
+        )
+    };
+    let reader = burn_pack::Reader::from_bytes(burn_pack::Bytes::from_bytes_vec(bytes.clone()))
+        .map_err(damaged)?;
+    let tensors = reader
+        .into_tensors()
+        .map_err(damaged)?
+        .into_iter()
+        .map(|t| PackedTensor {
+            is_f32: t.dtype == burn_pack::DType::F32,
+            shape: t.shape.to_vec(),
+            param_id: t.param_id,
+            name: t.name,
+        })
+        .collect();
+    Ok((burn_pack::Bytes::from_bytes_vec(bytes), tensors))
+}
+
+/// The model file's tensors against the network the run's config and env give: the same
+/// names, each f32 with the expected shape.
+fn check_model_tensors(
+    tensors: &[PackedTensor],
+    expected: &[(String, Vec<usize>)],
+    hidden: usize,
+) -> Result<(), String> {
+    for (name, shape) in expected {
+        let Some(tensor) = tensors.iter().find(|t| &t.name == name) else {
+            return Err(format!("it has no tensor {name}"));
+        };
+        if !tensor.is_f32 {
+            return Err(format!("tensor {name} is not f32"));
+        }
+        if &tensor.shape != shape {
+            return Err(format!(
+                "tensor {name} has shape {:?}, but the run's env and hidden = {hidden} need {:?}",
+                tensor.shape, shape
+            ));
+        }
+        if tensor.param_id.is_none() {
+            return Err(format!("tensor {name} has no parameter id"));
+        }
+    }
+    if let Some(extra) = tensors
+        .iter()
+        .find(|t| !expected.iter().any(|(name, _)| *name == t.name))
+    {
+        return Err(format!(
+            "it has a tensor {} that the run's network does not",
+            extra.name
+        ));
+    }
+    Ok(())
+}
+
+/// The optimizer file's state against the model's parameters: every tensor belongs to one of
+/// them (by parameter id) and has its shape (Adam's moments do).
+fn check_optimizer_tensors(tensors: &[PackedTensor], model: &[PackedTensor]) -> Result<(), String> {
+    for tensor in tensors {
+        let Some(id) = tensor.param_id else {
+            return Err(format!("tensor {} has no parameter id", tensor.name));
+        };
+        let Some(param) = model.iter().find(|p| p.param_id == Some(id)) else {
+            return Err(format!(
+                "tensor {} is the state of a parameter the model does not have (it is from \
+                 another run)",
+                tensor.name
+            ));
+        };
+        if !tensor.name.starts_with(&format!("{id}.")) {
+            return Err(format!(
+                "tensor {} is not optimizer state (it is named for parameter {id}'s state as \
+                 \"{id}.<field>\"); is this a model file?",
+                tensor.name
+            ));
+        }
+        if !tensor.is_f32 || tensor.shape != param.shape {
+            return Err(format!(
+                "tensor {} has shape {:?}, but its parameter {} has {:?}",
+                tensor.name, tensor.shape, param.name, param.shape
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An error's text on one line.
+fn one_line(error: impl std::fmt::Display) -> String {
+    user_files::one_line(&error.to_string())
 }
 
 /// Trains until the run has taken `total_steps` env steps or `stop` is raised. A new run

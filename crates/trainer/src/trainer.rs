@@ -118,6 +118,8 @@ pub struct Trainer {
 
 impl Trainer {
     /// A fresh learner; the seed fixes the initial weights and every random draw after.
+    /// The sizes and settings must have passed [`TrainConfig::validate_for_env`] (burn's
+    /// initializer panics on an empty observation or action); [`crate::train`] checks them.
     pub fn new(config: TrainConfig, obs_dim: usize, act_dim: usize) -> Self {
         let device = config.device.burn_device().autodiff();
         device.seed(config.seed);
@@ -273,8 +275,11 @@ impl Trainer {
             .config
             .seed
             .wrapping_mul(1_000_003)
-            .wrapping_add(self.update * n as u64);
-        let seeds: Vec<u64> = (0..n).map(|i| base_seed + (i / group) as u64).collect();
+            .wrapping_add(self.update.wrapping_mul(n as u64));
+        // Wrapping: any u64 seed is a valid setting, and these only need to differ.
+        let seeds: Vec<u64> = (0..n)
+            .map(|i| base_seed.wrapping_add((i / group) as u64))
+            .collect();
         let mut observations = venv.reset_each(&seeds);
         self.obs_norm.update(&observations);
         let mut episodes: Vec<Rollout> = (0..n).map(|_| Rollout::default()).collect();

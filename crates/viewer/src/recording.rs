@@ -15,7 +15,7 @@ pub fn recorded_rollout(run_dir: &Path, episode: usize) -> Result<PathBuf, Viewe
     let mut files = rollout_files(run_dir);
     if files.len() <= episode {
         let run = trainer::Run::open(run_dir)?;
-        trainer::evaluate(&run, episode + 1, true, RECORDING_SEED)?;
+        trainer::evaluate(&run, episode.saturating_add(1), true, RECORDING_SEED)?;
         files = rollout_files(run_dir);
     }
     files

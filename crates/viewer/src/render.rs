@@ -32,6 +32,9 @@ impl Default for RenderOptions {
     }
 }
 
+/// The most memory a video's frames may take together (1000 steps at 640×480 take 0.9 GiB).
+const MAX_FRAME_BYTES: u64 = 2 << 30;
+
 /// One rendered frame: RGB bytes, row-major from the top.
 pub struct Frame {
     pub rgb: Vec<u8>,
@@ -46,6 +49,19 @@ pub fn render_frames(
         return Err(ViewerError::Render(format!(
             "frame size {}×{} is outside 16 to 4096 pixels per side",
             options.width, options.height
+        )));
+    }
+    // Every frame is held until the video is written: refuse what cannot fit.
+    let bytes =
+        rollout.steps.len() as f64 * f64::from(options.width) * f64::from(options.height) * 3.0;
+    if bytes > MAX_FRAME_BYTES as f64 {
+        return Err(ViewerError::Render(format!(
+            "{} frames of {}×{} take {:.1} GiB; at most {} GiB fits: lower --width and --height",
+            rollout.steps.len(),
+            options.width,
+            options.height,
+            bytes / (1u64 << 30) as f64,
+            MAX_FRAME_BYTES >> 30
         )));
     }
     let model = rollout.model()?;

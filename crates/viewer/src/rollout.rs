@@ -44,7 +44,8 @@ pub struct Rollout {
 impl Rollout {
     /// Reads a rollout file; a bad line is an error naming the file and line.
     pub fn read(path: &Path) -> Result<Self, ViewerError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ViewerError::file(path, e))?;
+        let text = user_files::read_to_string(path, user_files::Kind::ROLLOUT)
+            .map_err(|e| ViewerError::file(path, e.message))?;
         let mut lines = text
             .lines()
             .enumerate()

@@ -406,6 +406,10 @@ impl Site {
             return Ok(None);
         };
         let out = self.dir.join("videos").join(self.video_name(id));
+        if out.is_file() {
+            return Ok(Some(out));
+        }
+        // Only a missing video waits for the lock; it may have been rendered meanwhile.
         let _one_at_a_time = self.rendering.lock().unwrap_or_else(|e| e.into_inner());
         if !out.is_file() {
             let partial = out.with_extension(format!("partial.{}", self.video_format));
@@ -413,6 +417,12 @@ impl Site {
             std::fs::rename(&partial, &out).map_err(|e| WorkbenchError::run(&out, e))?;
         }
         Ok(Some(out))
+    }
+
+    /// The candidate's video file if it has been rendered already; never renders or waits.
+    pub(crate) fn rendered_video(&self, id: i64) -> Option<PathBuf> {
+        let out = self.dir.join("videos").join(self.video_name(id));
+        out.is_file().then_some(out)
     }
 
     /// The MIME type of the videos this site makes.

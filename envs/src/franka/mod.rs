@@ -8,7 +8,7 @@ pub use push::Push;
 pub use reach::Reach;
 
 use crate::assets::cached_model;
-use crate::{EnvError, EnvOptions, TaskEnv, TaskSpec};
+use crate::{EnvError, EnvOptions, TaskEnv, TaskSpec, check_frame_skip};
 use rand_chacha::ChaCha8Rng;
 use rl_env::{Env, Info, Space, Step, seeded_rng};
 use sim::{Model, Sim};
@@ -94,11 +94,7 @@ impl Arm {
     /// Loads a scene and finds the home joint configuration by letting the weld pull the
     /// arm from Franka's ready pose to [`HOME_EE`].
     fn new(scene: &str, config: FrankaConfig) -> Result<Self, EnvError> {
-        if config.frame_skip == 0 {
-            return Err(EnvError::InvalidOption(
-                "frame_skip must be at least 1".into(),
-            ));
-        }
+        check_frame_skip(config.frame_skip)?;
         let model = cached_model(&ASSETS, scene)?;
         let mut sim = Sim::new(&model);
         let ee_site = model.site("ee")?;

@@ -12,7 +12,7 @@ pub use walk::Walk;
 
 use crate::assets::cached_model;
 use crate::math::quat_to_euler;
-use crate::{EnvError, EnvOptions, Fitness, StateField, TaskEnv, TaskSpec};
+use crate::{EnvError, EnvOptions, Fitness, StateField, TaskEnv, TaskSpec, check_frame_skip};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rl_env::{Env, Info, Space, Step, seeded_rng};
@@ -89,11 +89,7 @@ impl QuadrupedConfig {
     }
 
     fn validate(&self) -> Result<(), EnvError> {
-        if self.frame_skip == 0 {
-            return Err(EnvError::InvalidOption(
-                "frame_skip must be at least 1".into(),
-            ));
-        }
+        check_frame_skip(self.frame_skip)?;
         if self.episode_steps == 0 {
             return Err(EnvError::InvalidOption(
                 "episode_steps must be at least 1".into(),
