@@ -257,6 +257,7 @@ fn the_language_model_path_end_to_end_then_replay() {
         "human (human.rhai)",
         "sparse (sparse.rhai)",
         "Human-normalized score",
+        "**Verdict:**",
         "Tokens: 400 prompt + 80 completion = 480",
         // 400 × $2 + 80 × $10 per million tokens.
         "Estimated cost: $0.0016",

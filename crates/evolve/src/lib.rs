@@ -15,6 +15,7 @@ mod prompts;
 mod reflection;
 pub mod report;
 mod store;
+mod verdict;
 
 pub use config::{Budget, BudgetSizes, EvolveConfig, GeneratorKind};
 pub use evolution::{

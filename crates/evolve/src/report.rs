@@ -7,6 +7,7 @@ use crate::config::EvolveConfig;
 use crate::evolution::{FINAL_LABELS, unix_time};
 use crate::fitness::{self, MeanCi, human_normalized, mean_ci};
 use crate::store::{Candidate, FinalRun, Status, Store};
+use crate::verdict::{self, Outcome, Verdict};
 use envs::TaskSpec;
 use serde::Serialize;
 use std::fmt::Write;
@@ -45,6 +46,10 @@ pub struct Report {
     pub finals: Vec<FinalScore>,
     /// (best − sparse) / |human − sparse| on the task measure's means.
     pub human_normalized: Option<f64>,
+    /// A 95% bootstrap interval of the human-normalized score over the seeds.
+    pub human_normalized_interval: Option<(f64, f64)>,
+    /// Welch's test of best against human over the final seeds.
+    pub verdict: Option<Verdict>,
     pub raced: usize,
     /// Env steps racing did not spend, and what the trained candidates would have taken.
     pub steps_saved: u64,
@@ -75,17 +80,28 @@ impl Report {
                 .and_then(|f| f.measure)
                 .map(|m| m.mean)
         };
+        let sign = if spec.fitness.higher_is_better {
+            1.0
+        } else {
+            -1.0
+        };
         let human_normalized = match (mean_of("best"), mean_of("human"), mean_of("sparse")) {
-            (Some(b), Some(h), Some(s)) => {
-                let sign = if spec.fitness.higher_is_better {
-                    1.0
-                } else {
-                    -1.0
-                };
-                human_normalized(sign * b, sign * h, sign * s)
-            }
+            (Some(b), Some(h), Some(s)) => human_normalized(sign * b, sign * h, sign * s),
             _ => None,
         };
+        let per_seed = |label: &str| {
+            finals
+                .iter()
+                .find(|f| f.label == label)
+                .map_or(&[][..], |f| f.per_seed.as_slice())
+        };
+        let verdict = verdict::compare(per_seed("best"), per_seed("human"), sign);
+        let human_normalized_interval = verdict::human_normalized_interval(
+            per_seed("best"),
+            per_seed("human"),
+            per_seed("sparse"),
+            sign,
+        );
         let trained: Vec<&Candidate> = candidates
             .iter()
             .filter(|c| c.status.has_fitness())
@@ -128,6 +144,8 @@ impl Report {
             elite,
             finals,
             human_normalized,
+            human_normalized_interval,
+            verdict,
             raced: raced.len(),
             steps_saved,
             steps_budgeted,
@@ -212,6 +230,41 @@ pub fn write(dir: &Path, store: &Store, spec: &TaskSpec) -> Result<Report, Evolv
     let path = dir.join("report.md");
     std::fs::write(&path, markdown(dir, &report)).map_err(|e| EvolveError::io(&path, e))?;
     Ok(report)
+}
+
+/// The one-line answer to "is the best reward better than the human one?".
+pub fn verdict_line(report: &Report) -> String {
+    let Some(v) = report.verdict else {
+        return "**Verdict:** none: it needs the best and human rewards evaluated with at least \
+                2 seeds each."
+            .into();
+    };
+    let said = match v.outcome {
+        Outcome::Better => "the best reward is **better** than human.rhai",
+        Outcome::NotDistinguishable => "the best reward is **not distinguishable** from human.rhai",
+        Outcome::Worse => "the best reward is **worse** than human.rhai",
+    };
+    let seeds = |label: &str| {
+        report
+            .finals
+            .iter()
+            .find(|f| f.label == label)
+            .map_or(0, |f| f.per_seed.len())
+    };
+    format!(
+        "**Verdict:** {said}: {} {:+.3} (95% Welch interval {:+.3} to {:+.3}, {} vs {} seeds{}).",
+        report.measure,
+        v.difference,
+        v.low,
+        v.high,
+        seeds("best"),
+        seeds("human"),
+        if report.higher_is_better {
+            ""
+        } else {
+            "; positive means lower, which is better"
+        }
+    )
 }
 
 fn markdown(dir: &Path, report: &Report) -> String {
@@ -320,14 +373,19 @@ fn markdown(dir: &Path, report: &Report) -> String {
             c.env
         );
     }
+    let _ = writeln!(md, "\n{}\n", verdict_line(report));
+    let evaluated = |label: &str| report.finals.iter().any(|f| f.label == label);
+    let score = match (report.human_normalized, report.human_normalized_interval) {
+        (Some(h), Some((lo, hi))) => format!("{h:.2} (95% bootstrap interval {lo:.2} to {hi:.2})"),
+        (Some(h), None) => format!("{h:.2}"),
+        (None, _) if !(evaluated("best") && evaluated("human") && evaluated("sparse")) => {
+            "n/a (best, human and sparse were not all evaluated)".into()
+        }
+        (None, _) => "n/a (human and sparse score the same)".into(),
+    };
     let _ = writeln!(
         md,
-        "\nHuman-normalized score (Eureka's (best − sparse) / |human − sparse|): {}\n",
-        report
-            .human_normalized
-            .map_or("n/a (human and sparse score the same)".into(), |h| format!(
-                "{h:.2}"
-            ))
+        "Human-normalized score (Eureka's (best − sparse) / |human − sparse|): {score}\n"
     );
     let _ = writeln!(md, "![final learning curves](final-curves.png)\n");
 
