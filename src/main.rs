@@ -133,13 +133,36 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    if let Err(error) = run(Cli::parse()) {
+    if let Err(error) = run(parse_arguments()) {
         match error.downcast_ref::<reward_dsl::RewardError>() {
             Some(reward_error) => eprintln!("{reward_error}"),
             None => eprintln!("error: {error:#}"),
         }
         std::process::exit(1);
     }
+}
+
+/// The command line, or exit: help and version print as clap prints them; a usage error is
+/// one line naming the argument, with exit code 2.
+fn parse_arguments() -> Cli {
+    Cli::try_parse().unwrap_or_else(|error| {
+        use clap::error::ErrorKind;
+        if matches!(
+            error.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ) {
+            error.exit();
+        }
+        let text = error.to_string();
+        let first = text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("error");
+        eprintln!("{first} (see --help)");
+        std::process::exit(2);
+    })
 }
 
 fn read_limits(path: Option<&Path>) -> Result<Limits> {

@@ -224,3 +224,14 @@ fn random_actions_run_on_every_quadruped_task() {
         );
     }
 }
+
+#[test]
+fn a_usage_error_is_one_line_naming_the_argument() {
+    let output = rewardgen(&["rollout", "--env", "franka-reach", "--frame-skip", "1e8"]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("--frame-skip") && err.contains("1e8"), "{err}");
+    let help = rewardgen(&["rollout", "--help"]);
+    assert!(help.status.success(), "help still prints in full");
+}

@@ -19,7 +19,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 /// Operations between two reads of the thread's CPU clock.
-pub const TIME_CHECK_EVERY: u64 = 256;
+pub const TIME_CHECK_EVERY: u64 = 64;
 
 /// The resource an evaluation ran out of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

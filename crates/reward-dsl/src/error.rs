@@ -55,6 +55,10 @@ pub struct RewardError {
     pub source_line: Option<String>,
     /// The dry-run or episode step at which it happened.
     pub step: Option<u32>,
+    /// Where under `source_line` the caret goes (1-based): the column, unless a long line
+    /// was cut to a window around it.
+    #[serde(skip)]
+    caret: Option<u32>,
 }
 
 impl RewardError {
@@ -67,17 +71,18 @@ impl RewardError {
         position: Position,
     ) -> Self {
         let (line, column) = (position.line(), position.position());
-        let source_line = line
+        let column = column.or(line.map(|_| 1));
+        let window = line
             .and_then(|l| source.lines().nth(l - 1))
-            .map(|text| text.chars().take(MAX_SOURCE_LINE_CHARS).collect());
-        let line = line.map(|l| l as u32);
+            .map(|text| source_window(text, column.unwrap_or(1)));
         Self {
             kind,
-            message,
+            message: abbreviate_message(&message),
             file: file.to_string(),
-            line,
-            column: column.map(|c| c as u32).or(line.map(|_| 1)),
-            source_line,
+            line: line.map(|l| l as u32),
+            column: column.map(|c| c as u32),
+            caret: window.as_ref().map(|(_, caret)| *caret as u32),
+            source_line: window.map(|(text, _)| text),
             step: None,
         }
     }
@@ -215,8 +220,40 @@ fn operations(limits: &crate::Limits) -> (ErrorKind, String) {
     )
 }
 
-/// Characters of the offending source line kept in an error.
-const MAX_SOURCE_LINE_CHARS: usize = 240;
+/// Characters of the offending source line kept in an error, around the column.
+const MAX_SOURCE_LINE_CHARS: usize = 160;
+/// Characters of an error message kept (the list of a big env's fields fits).
+const MAX_MESSAGE_CHARS: usize = 2000;
+
+/// Up to [`MAX_SOURCE_LINE_CHARS`] of `line` around the 1-based `column`, and the column's
+/// place in what is kept.
+fn source_window(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= MAX_SOURCE_LINE_CHARS {
+        return (line.to_string(), column);
+    }
+    let start = column
+        .saturating_sub(MAX_SOURCE_LINE_CHARS / 2)
+        .min(chars.len() - MAX_SOURCE_LINE_CHARS);
+    let kept: String = chars[start..start + MAX_SOURCE_LINE_CHARS].iter().collect();
+    if start == 0 {
+        (format!("{kept}..."), column)
+    } else {
+        (format!("...{kept}..."), column - start + 3)
+    }
+}
+
+/// `message`, cut to [`MAX_MESSAGE_CHARS`] characters.
+fn abbreviate_message(message: &str) -> String {
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        format!(
+            "{}...",
+            message.chars().take(MAX_MESSAGE_CHARS).collect::<String>()
+        )
+    } else {
+        message.to_string()
+    }
+}
 /// Characters of a value or message kept in an error.
 const MAX_PREVIEW_CHARS: usize = 200;
 
@@ -280,10 +317,14 @@ impl fmt::Display for RewardError {
                 write!(f, "\n --> {}:{line}:{column}", self.file)?;
                 if let Some(text) = &self.source_line {
                     let gutter = " ".repeat(line.to_string().len());
+                    let caret = self
+                        .caret
+                        .unwrap_or(column)
+                        .min(MAX_SOURCE_LINE_CHARS as u32 + 4);
                     write!(
                         f,
                         "\n{gutter} |\n{line} | {text}\n{gutter} | {}^",
-                        " ".repeat(column.saturating_sub(1) as usize)
+                        " ".repeat(caret.saturating_sub(1) as usize)
                     )?;
                 }
                 Ok(())

@@ -14,6 +14,7 @@ pub type Violation = (ErrorKind, String, Position);
 /// the dry run never takes cannot fail later in training.
 pub fn check(ast: &AST, table: &FieldTable) -> Result<(), Violation> {
     refuse_currying(ast)?;
+    refuse_state_in_functions(ast)?;
     let mut found = None;
     let mut path = Vec::new();
     for stmt in ast.statements() {
@@ -63,6 +64,46 @@ fn refuse_currying(ast: &AST) -> Result<(), Violation> {
     }
 }
 
+/// Script functions and anonymous functions run without the caller's variables, so `state`
+/// inside one would only fail when called; Rhai's parser accepts it there because the
+/// top-level scope has it. Refuse it at compile time, and `state` as a parameter name too.
+fn refuse_state_in_functions(ast: &AST) -> Result<(), Violation> {
+    let mut found = Position::NONE;
+    ast.clone_functions_only()
+        .walk(&mut |nodes: &[ASTNode]| match nodes.last() {
+            Some(ASTNode::Expr(expr)) if is_state(expr) => {
+                found = expr.start_position();
+                false
+            }
+            _ => true,
+        });
+    if let Some(f) = ast.iter_functions().find(|f| f.params.contains(&"state")) {
+        let name = if f.name.starts_with("anon$") {
+            "an anonymous function".to_string()
+        } else {
+            format!("function `{}`", f.name)
+        };
+        return Err((
+            ErrorKind::Syntax,
+            format!(
+                "{name} names a parameter `state`, which is the env's state; give the \
+                 parameter another name"
+            ),
+            found,
+        ));
+    }
+    if found.is_none() {
+        return Ok(());
+    }
+    Err((
+        ErrorKind::Syntax,
+        "functions cannot see `state`: read the fields you need at the top level and pass them \
+         as arguments"
+            .into(),
+        found,
+    ))
+}
+
 fn is_state(expr: &Expr) -> bool {
     matches!(expr, Expr::Variable(x, ..) if x.1 == "state")
 }
@@ -106,6 +147,11 @@ fn visit(nodes: &[ASTNode], table: &FieldTable) -> Result<(), Violation> {
                 *position,
             ))
         }
+        Some(ASTNode::Stmt(Stmt::TryCatch(x, position))) if is_state(&x.expr) => Err((
+            ErrorKind::Syntax,
+            "`state` is the env's state; give the caught error another name".into(),
+            *position,
+        )),
         Some(ASTNode::Stmt(Stmt::Assignment(x))) if is_state(assigned_root(&x.1.lhs)) => Err((
             ErrorKind::Syntax,
             "`state` is read-only; copy a field into a variable to change it".into(),

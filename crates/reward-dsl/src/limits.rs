@@ -62,15 +62,15 @@ impl Limits {
     pub const CEILINGS: Limits = Limits {
         max_operations: 10_000_000,
         max_eval_millis: 10_000,
-        max_memory_bytes: 1 << 30,
+        max_memory_bytes: 256 << 20,
         max_call_depth: 64,
         max_expr_depth: 128,
         max_string_size: 1 << 20,
-        max_array_size: 16_384,
+        max_array_size: 2048,
         max_map_size: 4096,
         max_variables: 1 << 16,
         max_functions: 4096,
-        max_source_bytes: 1 << 20,
+        max_source_bytes: 128 << 10,
         max_components: 256,
         max_component_name: 256,
     };

@@ -9,7 +9,10 @@ use rhai::packages::{
     ArithmeticPackage, BasicArrayPackage, BasicIteratorPackage, BasicMapPackage, BasicMathPackage,
     BasicStringPackage, LogicPackage, Package,
 };
-use rhai::{Array, Dynamic, Engine, EvalAltResult, FLOAT, INT, ImmutableString, OptimizationLevel};
+use rhai::{
+    Array, Dynamic, Engine, EvalAltResult, FLOAT, INT, ImmutableString, Map, NativeCallContext,
+    OptimizationLevel, Position,
+};
 use std::cmp::Ordering;
 
 /// The sandboxed engine: no file, network, module, eval, print or time access; only the
@@ -46,6 +49,7 @@ pub fn engine(limits: &Limits) -> Engine {
         .on_progress(|_| budget::charge_operation().map(Dynamic::from));
     helpers::register(&mut engine);
     register_total_order_sorts(&mut engine);
+    register_bounded_formatting(&mut engine);
     engine
 }
 
@@ -108,4 +112,101 @@ fn sort(array: &mut Array, descending: bool) -> SortResult {
         array.reverse();
     }
     Ok(())
+}
+
+/// `to_string` and `to_debug` of arrays and maps (also what string interpolation and `+` with
+/// a string call), in place of Rhai's: Rhai builds the whole text before checking its length,
+/// and since strings are shared, an array of 1,000 references to one long string prints to a
+/// text 1,000 times longer than anything the size limits saw. These stop at the string limit.
+/// `to_json` is not offered: rewards have no use for it.
+fn register_bounded_formatting(engine: &mut Engine) {
+    for name in ["to_string", "to_debug"] {
+        engine
+            .register_fn(name, |ctx: NativeCallContext, array: &mut Array| {
+                let mut text = BoundedText::new(&ctx);
+                text.array(array)?;
+                Ok::<_, Box<EvalAltResult>>(text.out)
+            })
+            .register_fn(name, |ctx: NativeCallContext, map: &mut Map| {
+                let mut text = BoundedText::new(&ctx);
+                text.map(map)?;
+                Ok::<_, Box<EvalAltResult>>(text.out)
+            });
+    }
+    engine.register_fn("to_json", |_: &mut Map| -> Result<(), Box<EvalAltResult>> {
+        Err("to_json is not available in reward programs".into())
+    });
+}
+
+/// Text written up to the engine's string limit, in Rhai's own format (`[1, "a"]`,
+/// `#{"k": 1}`), with each scalar printed by its `to_debug`.
+struct BoundedText<'a> {
+    ctx: &'a NativeCallContext<'a>,
+    out: String,
+    limit: usize,
+}
+
+impl<'a> BoundedText<'a> {
+    fn new(ctx: &'a NativeCallContext<'a>) -> Self {
+        let limit = match ctx.engine().max_string_size() {
+            0 => usize::MAX,
+            n => n,
+        };
+        Self {
+            ctx,
+            out: String::new(),
+            limit,
+        }
+    }
+
+    fn push(&mut self, text: &str) -> Result<(), Box<EvalAltResult>> {
+        if self.out.len() + text.len() > self.limit {
+            return Err(EvalAltResult::ErrorDataTooLarge(
+                "Length of string".into(),
+                Position::NONE,
+            )
+            .into());
+        }
+        self.out.push_str(text);
+        Ok(())
+    }
+
+    fn value(&mut self, value: &mut Dynamic) -> Result<(), Box<EvalAltResult>> {
+        if let Some(mut array) = value.write_lock::<Array>() {
+            return self.array(&mut array);
+        }
+        if let Some(mut map) = value.write_lock::<Map>() {
+            return self.map(&mut map);
+        }
+        let printed = self
+            .ctx
+            .call_native_fn_raw("to_debug", true, &mut [value])?;
+        match printed.into_immutable_string() {
+            Ok(text) => self.push(&text),
+            Err(type_name) => self.push(type_name),
+        }
+    }
+
+    fn array(&mut self, array: &mut Array) -> Result<(), Box<EvalAltResult>> {
+        self.push("[")?;
+        for (i, item) in array.iter_mut().enumerate() {
+            if i > 0 {
+                self.push(", ")?;
+            }
+            self.value(item)?;
+        }
+        self.push("]")
+    }
+
+    fn map(&mut self, map: &mut Map) -> Result<(), Box<EvalAltResult>> {
+        self.push("#{")?;
+        for (i, (key, item)) in map.iter_mut().enumerate() {
+            if i > 0 {
+                self.push(", ")?;
+            }
+            self.push(&format!("{key:?}: "))?;
+            self.value(item)?;
+        }
+        self.push("}")
+    }
 }

@@ -193,7 +193,7 @@ fn numbers_that_used_to_panic_are_errors_or_harmless() {
 #[test]
 fn sources_past_rhais_position_range_are_refused() {
     let limits = Limits {
-        max_source_bytes: 1 << 20,
+        max_source_bytes: 128 << 10,
         ..Limits::default()
     };
     let source = "\n".repeat(70_000) + "[0.0, #{}]";
@@ -288,7 +288,6 @@ fn valid_programs_the_old_scanner_refused_compile_and_run() {
         "let s = #\"state.nope\"#;\n[state.touching, #{}]",
         "let s = `${state.touching}`;\n[1.0, #{}]",
         "let q = state.object_quat[0];\n[q, #{}]",
-        "fn f(state) { state.anything }\nlet v = f(#{anything: 2.0});\n[v, #{}]",
     ] {
         let out = run(source);
         assert!(out.is_ok(), "{source}\n{}", out.unwrap_err());
@@ -313,6 +312,26 @@ fn state_can_only_be_read_a_field_at_a_time() {
         ("state.ee_pos = vec3(0, 0, 0);\n[0.0, #{}]", "read-only"),
         ("let state = #{ee_pos: 1.0};\n[0.0, #{}]", "another name"),
         ("for state in 0..3 { }\n[0.0, #{}]", "another name"),
+        (
+            "try { throw 1; } catch (state) { }\n[0.0, #{}]",
+            "another name",
+        ),
+        (
+            "fn f() { state.nope }\nlet v = if state.step > 100000 { f() } else { 0.0 };\n[v, #{}]",
+            "functions cannot see",
+        ),
+        (
+            "fn f() { state.ee_pos.x }\n[f(), #{}]",
+            "functions cannot see",
+        ),
+        (
+            "let f = |x| state.ee_pos.x + x;\n[f.call(1.0), #{}]",
+            "functions cannot see",
+        ),
+        (
+            "fn f(state) { state.anything }\nlet v = f(#{anything: 2.0});\n[v, #{}]",
+            "parameter `state`",
+        ),
     ] {
         let e = compile_error(source);
         assert_eq!(e.kind, ErrorKind::Syntax, "{source}\n{e}");
@@ -413,5 +432,44 @@ fn limits_that_would_switch_the_sandbox_off_are_refused() {
         let e =
             RewardProgram::compile("[0.0, #{}]", "t.rhai", &common::schema(), &limits).unwrap_err();
         assert!(e.message.contains(phrase), "{e}");
+    }
+}
+
+#[test]
+fn printing_shared_strings_stops_at_the_string_limit() {
+    // 1,024 references to one 4,096-character string: 4 MiB of text from 4 KiB of data.
+    let build = "let s = \"x\";\nfor i in 0..12 { s += s; }\nlet a = [0];\na.pad(1024, 0);\nfor i in 0..1024 { a[i] = s; }\nlet m = #{};\nfor i in 0..200 { m[`k${i}`] = s; }\n";
+    for print in [
+        "let t = a.to_debug();",
+        "let t = a.to_string();",
+        "let t = `${a}`;",
+        "let t = m.to_debug();",
+        "let t = `${m}`;",
+        "let t = [a].to_debug();",
+    ] {
+        let source = format!("{build}{print}\n[0.0, #{{}}]");
+        stopped(&source, ErrorKind::Limit, "grew past the sandbox limit");
+    }
+    // Small values print as Rhai prints them.
+    let small = run(
+        "let t = `${[1, 2.5, \"a\", [true]]} ${#{k: 1}}`;\n[if t == \"[1, 2.5, \\\"a\\\", [true]] #{\\\"k\\\": 1}\" { 1.0 } else { 0.0 }, #{}]",
+    );
+    assert_eq!(small.map(|o| o.total), Ok(1.0));
+    let e = run("let m = #{a: 1};\nlet j = m.to_json();\n[0.0, #{}]").unwrap_err();
+    assert!(e.message.contains("to_json"), "{e}");
+}
+
+#[test]
+fn errors_stay_short_whatever_the_source() {
+    let long_name = "a".repeat(60_000);
+    for source in [
+        format!("let x = {long_name};\n[x, #{{}}]"),
+        format!("let x = 1;\nx.{long_name}();\n[x, #{{}}]"),
+        format!("let x = 1;\n{}\n[x, #{{}}]", "x;".repeat(20_000) + " nope"),
+    ] {
+        let e = run(&source).unwrap_err();
+        let text = e.to_string();
+        assert!(text.len() < 3_000, "{} bytes: {}", text.len(), &text[..300]);
+        assert!(e.line.is_some(), "{}", &text[..300]);
     }
 }
