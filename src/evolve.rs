@@ -68,9 +68,10 @@ pub struct EvolveArgs {
     /// Override a training setting of every candidate, KEY=VALUE (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
-    /// Folder of hand-written programs, `<DIR>/<env>/*.rhai`.
-    #[arg(long, value_name = "DIR", default_value = "rewards")]
-    rewards: PathBuf,
+    /// Folder of hand-written programs, `<DIR>/<env>/*.rhai`, used instead of the built-in
+    /// ones (default: the built-in ones, each replaced by ./rewards/<env>/ where it exists).
+    #[arg(long, value_name = "DIR")]
+    rewards: Option<PathBuf>,
     /// Folder of prompt templates replacing the built-in ones by file name.
     #[arg(long, value_name = "DIR")]
     templates: Option<PathBuf>,
@@ -116,7 +117,19 @@ impl EvolveArgs {
             .train
             .with_overrides(&self.overrides)
             .map_err(|e| anyhow::anyhow!("--set: {e}"))?;
-        config.rewards = self.rewards.clone();
+        (config.rewards, config.rewards_replace) = match &self.rewards {
+            Some(dir) if !dir.is_dir() => bail!("--rewards {}: not a directory", dir.display()),
+            Some(dir) => (Some(std::path::absolute(dir)?), true),
+            None => {
+                let here = Path::new("rewards");
+                (
+                    here.is_dir()
+                        .then(|| std::path::absolute(here))
+                        .transpose()?,
+                    false,
+                )
+            }
+        };
         config.templates = self.templates.clone();
         Ok(config)
     }
@@ -139,6 +152,7 @@ impl EvolveArgs {
             ("--seed", self.seed.is_some()),
             ("--set", !self.overrides.is_empty()),
             ("--templates", self.templates.is_some()),
+            ("--rewards", self.rewards.is_some()),
             ("--model", self.model.is_some()),
             ("--temperature", self.temperature.is_some()),
         ];
@@ -162,7 +176,7 @@ fn make_generator(config: &mut EvolveConfig, args: &EvolveArgs) -> Result<Box<dy
             let env = envs::make(&config.env, &envs::EnvOptions::default())?;
             Box::new(OfflineGenerator::new(
                 config.seed,
-                evolve::library(&config.rewards, &config.env)?,
+                config.library()?,
                 env.spec().state_schema.clone(),
             )?)
         }

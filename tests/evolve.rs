@@ -514,3 +514,62 @@ fn feedback_reaches_the_next_generations_prompt() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_offline_main_job_runs_from_a_directory_outside_the_checkout_with_both_baselines() {
+    // A folder with no rewards/ in it: the binary brings its own hand-written programs.
+    let here = std::env::temp_dir().join(format!("rewardgen-elsewhere-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&here);
+    std::fs::create_dir_all(&here).unwrap();
+    assert!(!here.join("rewards").exists());
+    let mut args = vec![
+        "evolve",
+        "--env",
+        "franka-reach",
+        "--samples",
+        "2",
+        "--generations",
+        "1",
+    ];
+    args.extend_from_slice(&common::TINY[..12]);
+    args.extend_from_slice(&["--out", "run"]);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rewardgen"))
+        .args(&args)
+        .current_dir(&here)
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = std::fs::read_to_string(here.join("run/report.md")).unwrap();
+    for needle in ["human (human.rhai)", "sparse (sparse.rhai)", "**Verdict:**"] {
+        assert!(
+            report.contains(needle),
+            "no '{needle}' in report.md:\n{report}"
+        );
+    }
+    assert!(!report.contains("Not evaluated"), "{report}");
+    // An explicit folder without the env's programs is a seed library of nothing.
+    let empty = here.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rewardgen"))
+        .args([
+            "evolve",
+            "--env",
+            "franka-reach",
+            "--rewards",
+            "empty",
+            "--out",
+            "run2",
+        ])
+        .current_dir(&here)
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("--rewards DIR"), "{err}");
+}

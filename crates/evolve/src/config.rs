@@ -95,8 +95,13 @@ pub struct EvolveConfig {
     pub seed: u64,
     /// Training settings of every candidate (`total_steps` is set from `steps`).
     pub train: TrainConfig,
-    /// Where the hand-written programs are: `<rewards>/<env>/*.rhai`.
-    pub rewards: PathBuf,
+    /// A folder of hand-written programs, `<rewards>/<env>/*.rhai`, besides the built-in
+    /// ones (see [`crate::library`]).
+    pub rewards: Option<PathBuf>,
+    /// Whether `rewards` replaces the built-in programs (`--rewards DIR`) rather than adding
+    /// to them (a `rewards/` folder in the working directory).
+    #[serde(default)]
+    pub rewards_replace: bool,
     /// Templates replacing the built-in prompts.
     pub templates: Option<PathBuf>,
     /// The language model, for the record (never the key).
@@ -105,6 +110,11 @@ pub struct EvolveConfig {
 }
 
 impl EvolveConfig {
+    /// The hand-written programs this run starts from, as (file name, source).
+    pub fn library(&self) -> Result<Vec<(String, String)>, crate::EvolveError> {
+        crate::library::library(self.rewards.as_deref(), self.rewards_replace, &self.env)
+    }
+
     /// A run of `env` with a budget's sizes and everything else at its default.
     pub fn new(env: &str, budget: Budget) -> Self {
         let sizes = budget.sizes();
@@ -123,7 +133,8 @@ impl EvolveConfig {
             crossover: true,
             seed: 1,
             train: TrainConfig::default(),
-            rewards: PathBuf::from("rewards"),
+            rewards: None,
+            rewards_replace: false,
             templates: None,
             llm_model: None,
             llm_base_url: None,

@@ -8,6 +8,7 @@ use crate::extract::extract_code;
 use crate::fitness::{self, race_rule};
 use crate::generator::{Generator, SampleRequest};
 use crate::jobs::{Job, JobEvent, JobExit, run_jobs};
+use crate::library;
 use crate::prompts::Prompts;
 use crate::reflection::Reflection;
 use crate::store::{Candidate, FinalRun, LlmCall, NewCandidate, Status, Store, TrainingResult};
@@ -97,30 +98,6 @@ pub fn read_config(dir: &Path) -> Result<EvolveConfig, EvolveError> {
         .ok_or_else(|| EvolveError::Store(format!("{}: the run has no config", db.display())))?;
     serde_json::from_str(&text)
         .map_err(|e| EvolveError::Store(format!("{}: config: {e}", db.display())))
-}
-
-/// The hand-written programs for `env`: (file name, source) of `<rewards>/<env>/*.rhai`.
-pub fn library(rewards: &Path, env: &str) -> Result<Vec<(String, String)>, EvolveError> {
-    let dir = rewards.join(env);
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(Vec::new());
-    };
-    let mut programs = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(|e| EvolveError::io(&dir, e))?.path();
-        if path.extension().is_some_and(|e| e == "rhai") {
-            let text = user_files::read_to_string(&path, user_files::Kind::REWARD)
-                .map_err(|e| EvolveError::Config(e.to_string()))?;
-            let name = path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into();
-            programs.push((name, text));
-        }
-    }
-    programs.sort();
-    Ok(programs)
 }
 
 impl Evolution {
@@ -624,14 +601,12 @@ impl Evolution {
             let path = self.dir.join("best.rhai");
             std::fs::write(&path, code).map_err(|e| EvolveError::io(&path, e))?;
         }
-        let library = library(&self.config.rewards, &self.config.env)?;
+        let programs = self.config.library()?;
         let program = |label: &str| -> Option<String> {
             match label {
                 "best" => best.as_ref().and_then(|b| b.code.clone()),
-                _ => library
-                    .iter()
-                    .find(|(name, _)| *name == format!("{label}.rhai"))
-                    .map(|(_, code)| code.clone()),
+                _ => library::baseline(&programs, &self.config.env, &format!("{label}.rhai"))
+                    .map(|(code, _)| code),
             }
         };
         let done: Vec<(String, u64)> = self

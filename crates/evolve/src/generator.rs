@@ -102,9 +102,9 @@ impl OfflineGenerator {
     ) -> Result<Self, EvolveError> {
         if library.is_empty() {
             return Err(EvolveError::Config(
-                "the offline generator starts from hand-written programs, and none were found; \
-                 put at least one .rhai file in rewards/<env>/ (or pass --rewards DIR), or use \
-                 --llm openai"
+                "the offline generator starts from hand-written programs, and this env has none \
+                 built in or in the given folder; put at least one .rhai file in \
+                 <DIR>/<env>/ and pass --rewards DIR, or use --llm openai"
                     .into(),
             ));
         }

@@ -10,6 +10,7 @@ mod extract;
 pub mod fitness;
 mod generator;
 mod jobs;
+pub mod library;
 pub mod offline;
 mod prompts;
 mod reflection;
@@ -19,8 +20,7 @@ mod verdict;
 
 pub use config::{Budget, BudgetSizes, EvolveConfig, GeneratorKind};
 pub use evolution::{
-    Event, Evolution, FINAL_LABELS, NO_CODE_ERROR, Observer, Outcome, library, read_config,
-    unix_time,
+    Event, Evolution, FINAL_LABELS, NO_CODE_ERROR, Observer, Outcome, read_config, unix_time,
 };
 pub use extract::extract_code;
 pub use generator::{

@@ -364,14 +364,15 @@ fn markdown(dir: &Path, report: &Report) -> String {
         .filter(|label| !report.finals.iter().any(|f| f.label == **label))
         .copied()
         .collect();
-    if !missing.is_empty() {
-        let _ = writeln!(
-            md,
-            "\nNot evaluated: {} (no trained candidate, or no such file in {}/{}).",
-            missing.join(", "),
-            c.rewards.display(),
-            c.env
-        );
+    for label in missing {
+        let why = match label {
+            "best" => "no candidate was trained".to_string(),
+            _ => format!(
+                "there is no {label}.rhai for {} among the run's programs or built in",
+                c.env
+            ),
+        };
+        let _ = writeln!(md, "\nNot evaluated: {label}, because {why}.");
     }
     let _ = writeln!(md, "\n{}\n", verdict_line(report));
     let evaluated = |label: &str| report.finals.iter().any(|f| f.label == label);
