@@ -1,6 +1,7 @@
 //! `rewardgen`: the command-line front end. It parses arguments and wires the crates
 //! together; the work itself lives in the library crates.
 
+mod doctor;
 mod evolve;
 mod train;
 mod watch;
@@ -63,6 +64,9 @@ enum Command {
     /// Render a rollout (or a run's policy, recording an episode first) to GIF, MP4 or WebM
     /// with MuJoCo's offscreen renderer.
     Render(watch::RenderArgs),
+    /// Check what rewardgen needs and uses (MuJoCo, offscreen rendering, ffmpeg, a display,
+    /// the language model endpoint, disk space, cores), with the fix for each problem.
+    Doctor(doctor::DoctorArgs),
     /// Replay recorded episodes in MuJoCo's viewer window, with the reward on screen.
     Replay(watch::ReplayArgs),
     /// Serve the web workbench of an evolve run on 127.0.0.1: generations, candidates with
@@ -265,6 +269,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Evolve(args) => evolve::evolve(&args)?,
         Command::Runs { dir } => evolve::runs(&dir)?,
         Command::Render(args) => watch::render(&args)?,
+        Command::Doctor(args) => doctor::run(&args)?,
         Command::Replay(args) => watch::replay(&args)?,
         Command::View(args) => watch::view(&args)?,
         Command::Export(args) => watch::export(&args)?,

@@ -295,6 +295,53 @@ impl ChatClient {
 
 /// The server's error message: OpenAI's `{"error":{"message":..}}` when present,
 /// else the start of the body.
+/// Asks the endpoint for its models (`GET {base_url}/models`, with the key when set), once,
+/// within `timeout`: how many it lists, or why it could not. Never puts the key in the error.
+pub fn probe_models(config: &LlmConfig, timeout: std::time::Duration) -> Result<usize, String> {
+    let agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(concat!("rewardgen-llm/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent();
+    let url = format!("{}/models", config.base_url.trim_end_matches('/'));
+    let mut request = agent.get(&url).header("Accept", "application/json");
+    if let Some(key) = &config.api_key {
+        request = request.header("Authorization", format!("Bearer {key}"));
+    }
+    let redact = |text: String| match &config.api_key {
+        Some(key) if !key.is_empty() => text.replace(key.as_str(), "<key>"),
+        _ => text,
+    };
+    let mut response = request
+        .call()
+        .map_err(|e| redact(format!("GET {url}: {e}")))?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(1 << 20)
+        .lossy_utf8(true)
+        .read_to_string()
+        .map_err(|e| redact(format!("GET {url}: {e}")))?;
+    if !(200..300).contains(&status) {
+        return Err(redact(format!(
+            "GET {url}: HTTP {status}: {}",
+            server_message(&text)
+        )));
+    }
+    let listed = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v.get("data").and_then(Value::as_array).map(Vec::len));
+    listed.ok_or_else(|| {
+        format!(
+            "GET {url}: the reply is not a model list: {}",
+            snippet(&text)
+        )
+    })
+}
+
 fn server_message(body: &str) -> String {
     if let Ok(value) = serde_json::from_str::<Value>(body) {
         let message = match value.get("error") {

@@ -12,7 +12,7 @@ mod config;
 mod error;
 mod message;
 
-pub use client::{ChatClient, Completion};
+pub use client::{ChatClient, Completion, probe_models};
 pub use config::{
     DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, ENV_MODEL, LlmConfig, MAX_BACKOFF_SECS, Price,
 };

@@ -11,3 +11,11 @@ mod sim;
 
 pub use model::{Model, ObjectKind, SimError, compiler_warnings};
 pub use sim::{PhysicsState, Sim, Velocity};
+
+/// The version of the MuJoCo library loaded, as MuJoCo states it (`3.17.0`).
+pub fn mujoco_version() -> String {
+    // SAFETY: mj_versionString returns a pointer to a static NUL-terminated string.
+    unsafe { std::ffi::CStr::from_ptr(mujoco_rs::mujoco_c::mj_versionString()) }
+        .to_string_lossy()
+        .into_owned()
+}

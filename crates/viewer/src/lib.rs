@@ -10,7 +10,7 @@ mod replay;
 mod rollout;
 
 pub use recording::{ffmpeg_available, recorded_rollout, render_run};
-pub use render::{Frame, RenderOptions, render_frames, write_video};
+pub use render::{Frame, RenderOptions, offscreen_available, render_frames, write_video};
 pub use replay::{REPLAY_KEYS, ReplayOptions, check_display, replay};
 pub use rollout::{ROLLOUT_FORMAT, Rollout, RolloutHeader, RolloutStep, rollout_files};
 

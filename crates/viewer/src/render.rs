@@ -114,6 +114,29 @@ pub fn render_frames(
     Ok(frames)
 }
 
+/// Renders one small frame of an empty scene: whether MuJoCo's offscreen renderer (EGL)
+/// works on this machine.
+pub fn offscreen_available() -> Result<(), ViewerError> {
+    let model = sim::Model::from_xml_str("<mujoco><worldbody/></mujoco>", "empty scene")
+        .map_err(|e| ViewerError::Render(e.to_string()))?;
+    let mut sim = Sim::new(&model);
+    let mut renderer = MjRenderer::builder()
+        .width(32)
+        .height(32)
+        .build(model.raw())
+        .map_err(|e| ViewerError::Render(format!("cannot start the offscreen renderer ({e})")))?;
+    renderer
+        .sync_data(sim.raw_mut())
+        .map_err(|e| ViewerError::Render(e.to_string()))?;
+    renderer
+        .render()
+        .map_err(|e| ViewerError::Render(e.to_string()))?;
+    renderer
+        .rgb_flat()
+        .map(|_| ())
+        .ok_or_else(|| ViewerError::Render("the renderer gave no image".into()))
+}
+
 /// Draws `text` in a dark band along the top of the frame.
 fn overlay(rgb: &mut [u8], options: &RenderOptions, text: &str) -> Result<(), ViewerError> {
     let size = (options.width, options.height);
