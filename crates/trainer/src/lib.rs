@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod normalize;
 mod policy;
 mod run;
+pub mod tensorboard;
 mod trainer;
 
 pub use agent::{Agent, clip_grad_norm, global_grad_norm};

@@ -8,6 +8,7 @@
 //! for any stored f64.
 
 use crate::TrainError;
+use crate::tensorboard::EventFile;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -161,10 +162,12 @@ pub fn decode_row(line: &str) -> Result<MetricsRow, serde_json::Error> {
     Ok(row)
 }
 
-/// Appends rows to a run's `metrics.jsonl`.
+/// Appends rows to a run's `metrics.jsonl`, and the same metrics to a TensorBoard event
+/// file beside it.
 pub struct MetricsLog {
     path: PathBuf,
     file: File,
+    events: EventFile,
 }
 
 impl MetricsLog {
@@ -175,9 +178,12 @@ impl MetricsLog {
             .append(true)
             .open(path)
             .map_err(|e| TrainError::file(path, e))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let events = EventFile::create(dir).map_err(|e| TrainError::file(dir, e))?;
         Ok(Self {
             path: path.to_path_buf(),
             file,
+            events,
         })
     }
 
@@ -188,7 +194,10 @@ impl MetricsLog {
         self.file
             .write_all(line.as_bytes())
             .and_then(|()| self.file.flush())
-            .map_err(|e| TrainError::file(&self.path, e))
+            .map_err(|e| TrainError::file(&self.path, e))?;
+        self.events
+            .write(row)
+            .map_err(|e| TrainError::file(self.events.path(), e))
     }
 }
 
