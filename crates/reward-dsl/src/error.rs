@@ -134,7 +134,7 @@ impl RewardError {
                 Some(Exhausted::Time) => (
                     ErrorKind::Limit,
                     format!(
-                        "the script ran for more than {} ms of CPU time in one evaluation; a \
+                        "the script ran for more than {} ms in one evaluation; a \
                          reward should take microseconds",
                         limits.max_eval_millis
                     ),

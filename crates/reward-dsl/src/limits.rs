@@ -11,7 +11,7 @@ pub struct Limits {
     /// Rhai operations per evaluation, callbacks included (a typical reward takes a few
     /// hundred).
     pub max_operations: u64,
-    /// CPU milliseconds per evaluation (a typical reward takes a few microseconds).
+    /// Milliseconds per evaluation, wall-clock (a typical reward takes a few microseconds).
     pub max_eval_millis: u64,
     /// Heap bytes an evaluation may hold at once, whatever it builds.
     pub max_memory_bytes: u64,

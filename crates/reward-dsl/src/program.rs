@@ -253,7 +253,7 @@ impl RewardProgram {
         &self.file
     }
 
-    /// Runs the program on one state, under a fresh budget of operations, CPU time and
+    /// Runs the program on one state, under a fresh budget of operations, time and
     /// memory (see [`Limits`]). A panic inside the interpreter fails this evaluation only.
     pub fn evaluate(&self, input: &StateInput) -> Result<RewardOutput, RewardError> {
         if input.values.len() != self.table.len() {

@@ -82,7 +82,7 @@ fn the_operations_limit_is_the_total_over_callbacks() {
 }
 
 #[test]
-fn a_slow_evaluation_is_stopped_by_its_cpu_deadline() {
+fn a_slow_evaluation_is_stopped_by_its_deadline() {
     // Each operation sorts a 1024-element array: few operations, much work.
     let limits = Limits {
         max_eval_millis: 20,
@@ -92,7 +92,10 @@ fn a_slow_evaluation_is_stopped_by_its_cpu_deadline() {
     let program = RewardProgram::compile(source, "t.rhai", &common::schema(), &limits).unwrap();
     let error = program.evaluate(&input()).unwrap_err();
     assert_eq!(error.kind, ErrorKind::Limit);
-    assert!(error.message.contains("20 ms of CPU time"), "{error}");
+    assert!(
+        error.message.contains("more than 20 ms in one evaluation"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -130,7 +133,7 @@ fn containers_grown_by_index_assignment_hit_the_memory_limit() {
                 assert!(
                     e.message.contains("bytes of memory")
                         || e.message.contains("operations")
-                        || e.message.contains("CPU time")
+                        || e.message.contains("ms in one evaluation")
                         || e.message.contains("grew past"),
                     "{e}"
                 );
