@@ -86,11 +86,12 @@ pub struct RenderArgs {
     /// The video to write: .gif, or .mp4 / .webm (these need ffmpeg).
     #[arg(long)]
     out: PathBuf,
-    #[arg(long, default_value_t = 320)]
+    #[arg(long, default_value_t = 640)]
     width: u32,
-    #[arg(long, default_value_t = 240)]
+    #[arg(long, default_value_t = 480)]
     height: u32,
-    /// A camera named in the model (default: a free camera framing the whole model).
+    /// A camera named in the model (default: the model's first camera, which frames the task
+    /// in every built-in env; a free camera framing the whole model when it has none).
     #[arg(long)]
     camera: Option<String>,
 }

@@ -18,15 +18,17 @@ use std::process::{Command, Stdio};
 pub struct RenderOptions {
     pub width: u32,
     pub height: u32,
-    /// A camera named in the model; MuJoCo's free camera framing the whole model otherwise.
+    /// A camera named in the model; by default the model's first camera (each built-in env
+    /// puts one that frames its task first), or MuJoCo's free camera framing the whole model
+    /// when it has none.
     pub camera: Option<String>,
 }
 
 impl Default for RenderOptions {
     fn default() -> Self {
         Self {
-            width: 320,
-            height: 240,
+            width: 640,
+            height: 480,
             camera: None,
         }
     }
@@ -72,6 +74,7 @@ pub fn render_frames(
                 .id(sim::ObjectKind::Camera, name)
                 .map_err(|e| ViewerError::Render(e.to_string()))?,
         ),
+        None if model.raw().ffi().ncam > 0 => MjvCamera::new_fixed(0),
         None => MjvCamera::new_free(model.raw()),
     };
     let mut renderer = MjRenderer::builder()
