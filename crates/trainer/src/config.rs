@@ -235,9 +235,9 @@ impl TrainConfig {
                 return Err(format!("{name} must be at most {max}, not {value}"));
             }
         }
-        if self.total_steps > MAX_TOTAL_STEPS {
+        if self.total_steps == 0 || self.total_steps > MAX_TOTAL_STEPS {
             return Err(format!(
-                "total_steps must be at most {MAX_TOTAL_STEPS}, not {}",
+                "total_steps (--steps) must be between 1 and {MAX_TOTAL_STEPS}, not {}",
                 self.total_steps
             ));
         }
@@ -655,7 +655,7 @@ mod tests {
         let e = err(&["threads=100000000"]);
         assert!(e.starts_with("threads must be at most"), "{e}");
         let e = err(&["total_steps=9223372036854775807"]);
-        assert!(e.starts_with("total_steps must be at most"), "{e}");
+        assert!(e.starts_with("total_steps (--steps) must be between 1 and"), "{e}");
         // Each at its bound, the product is too big for memory: named with what fits.
         let e = err(&["num_envs=1024", "num_steps=1048576"]);
         assert!(

@@ -82,9 +82,9 @@ pub fn evaluate(
     deterministic: bool,
     seed: u64,
 ) -> Result<EvalReport, TrainError> {
-    if episodes > MAX_EVAL_EPISODES {
+    if episodes == 0 || episodes > MAX_EVAL_EPISODES {
         return Err(TrainError::Config(format!(
-            "an evaluation records at most {MAX_EVAL_EPISODES} episodes, not {episodes} \
+            "an evaluation records 1 to {MAX_EVAL_EPISODES} episodes, not {episodes} \
              (--episodes, or --episode N of a run with fewer recorded)"
         )));
     }
