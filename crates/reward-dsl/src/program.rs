@@ -150,6 +150,9 @@ pub struct RewardProgram {
     source: Arc<str>,
     file: Arc<str>,
     limits: Limits,
+    /// Where the script's last statement, its result, starts: the place of errors about
+    /// what the script returned.
+    result_at: Position,
 }
 
 impl std::fmt::Debug for RewardProgram {
@@ -238,6 +241,10 @@ impl RewardProgram {
         fields::check(&ast, &table).map_err(|(kind, message, position)| {
             RewardError::at(kind, message, file, source, position)
         })?;
+        let result_at = ast
+            .statements()
+            .last()
+            .map_or(Position::NONE, |s| s.position());
         Ok(Self {
             engine: Arc::new(engine),
             ast: Arc::new(ast),
@@ -245,6 +252,7 @@ impl RewardProgram {
             source: source.into(),
             file: file.into(),
             limits: limits.clone(),
+            result_at,
         })
     }
 
@@ -311,9 +319,14 @@ impl RewardProgram {
         RewardError::at(kind, message, &self.file, &self.source, Position::NONE)
     }
 
+    /// An error about what the script returned, placed at its last statement.
+    fn result_error(&self, kind: ErrorKind, message: String) -> RewardError {
+        RewardError::at(kind, message, &self.file, &self.source, self.result_at)
+    }
+
     fn output(&self, value: Dynamic) -> Result<RewardOutput, RewardError> {
         let shape_error = |got: &str| {
-            self.error(
+            self.result_error(
                 ErrorKind::ReturnShape,
                 format!(
                     "the script must end with `[total, #{{name: value, ...}}]` (or \
@@ -341,7 +354,7 @@ impl RewardProgram {
         };
         let total = self.finite("the total", &total)?;
         if components.len() as u64 > self.limits.max_components {
-            return Err(self.error(
+            return Err(self.result_error(
                 ErrorKind::Limit,
                 format!(
                     "the program returned {} components, more than the limit of {}; merge some",
@@ -354,7 +367,7 @@ impl RewardProgram {
             .keys()
             .find(|name| name.chars().count() as u64 > self.limits.max_component_name)
         {
-            return Err(self.error(
+            return Err(self.result_error(
                 ErrorKind::Limit,
                 format!(
                     "the component name '{}' is longer than the limit of {} characters",
@@ -381,7 +394,7 @@ impl RewardProgram {
         } else if let Some(i) = value.clone().try_cast::<INT>() {
             i as f64
         } else {
-            return Err(self.error(
+            return Err(self.result_error(
                 ErrorKind::ReturnShape,
                 format!(
                     "{what} must be a number, but it is {} `{}`",
@@ -393,7 +406,7 @@ impl RewardProgram {
         if number.is_finite() {
             Ok(number)
         } else {
-            Err(self.error(
+            Err(self.result_error(
                 ErrorKind::NonFinite,
                 format!(
                     "{what} is {number}; guard divisions and logs so that every value stays finite"

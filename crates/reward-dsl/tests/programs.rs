@@ -168,3 +168,13 @@ fn json_form_of_an_error_carries_kind_line_and_column() {
     assert_eq!(json["line"], 1);
     assert_eq!(json["file"], "test.rhai");
 }
+
+#[test]
+fn errors_about_the_result_point_at_the_last_statement() {
+    let e = error_of("let d = 1.0;\nlet x = 0.0 / 0.0;\n  [x, #{a: 1.0}]");
+    assert_eq!(e.kind, ErrorKind::NonFinite);
+    assert_eq!((e.line, e.column), (Some(3), Some(3)), "{e}");
+    let e = error_of("let d = 1.0;\n5");
+    assert_eq!(e.kind, ErrorKind::ReturnShape);
+    assert_eq!(e.line, Some(2), "{e}");
+}
