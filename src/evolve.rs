@@ -4,13 +4,14 @@
 use anyhow::{Context, Result, bail};
 use evolve::{
     Budget, Event, Evolution, EvolveConfig, Generator, GeneratorKind, LlmGenerator, Observer,
-    OfflineGenerator, Outcome, ReplayGenerator, Status, Store,
+    OfflineGenerator, Outcome, ReplayGenerator, RunProgress, Status, Store,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 /// Arguments of `rewardgen evolve`.
 #[derive(clap::Args)]
@@ -210,9 +211,13 @@ fn make_generator(config: &mut EvolveConfig, args: &EvolveArgs) -> Result<Box<dy
     })
 }
 
-/// The progress display: a line per event and a bar over the training jobs.
+/// The progress display: a line per event and one bar over the whole run (candidates, final
+/// runs and env steps out of the whole budget, with the time left at the measured throughput).
 struct Display {
     bar: Option<ProgressBar>,
+    /// When this process saw training progress first, and the steps done then: a resumed run's
+    /// earlier steps do not count toward the throughput.
+    since: Option<(Instant, u64)>,
     interactive: bool,
 }
 
@@ -223,6 +228,51 @@ impl Display {
             _ => println!("{line}"),
         }
     }
+
+    fn progress(&mut self, what: &str, progress: &RunProgress) {
+        let (started, base) = *self
+            .since
+            .get_or_insert((Instant::now(), progress.steps_done));
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::new(progress.steps_budget);
+            bar.set_style(
+                ProgressStyle::with_template("  {bar:30} {msg}")
+                    .expect("the progress template is valid"),
+            );
+            bar
+        });
+        bar.set_length(progress.steps_budget);
+        bar.set_position(progress.steps_done);
+        bar.set_message(bar_message(
+            what,
+            progress,
+            started.elapsed().as_secs_f64(),
+            base,
+        ));
+    }
+
+    /// Clears the bar at the end of the run.
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The bar's text: `generation 1: candidates 5/12, final runs 0/9, steps 750,000/3,150,000
+/// (23%), 1,480 steps/s, eta 27m 00s`, the throughput over the `elapsed` seconds since `base`
+/// steps were done.
+fn bar_message(what: &str, p: &RunProgress, elapsed: f64, base: u64) -> String {
+    format!(
+        "{what}: {}, {}, {}",
+        p.candidates_line(),
+        p.steps_line(),
+        p.eta_line(
+            p.steps_done.saturating_sub(base),
+            p.steps_budget.saturating_sub(p.steps_done),
+            elapsed
+        )
+    )
 }
 
 impl Observer for Display {
@@ -239,25 +289,8 @@ impl Observer for Display {
                     .and_then(|e| e.lines().next())
                     .map_or(String::new(), |e| format!(": {e}"))
             )),
-            Event::Training { what, done, total } => {
-                let bar = self.bar.get_or_insert_with(|| {
-                    let bar = ProgressBar::new(total);
-                    bar.set_style(
-                        ProgressStyle::with_template(
-                            "  {msg} {bar:30} {pos}/{len} steps {per_sec} eta {eta}",
-                        )
-                        .expect("the progress template is valid"),
-                    );
-                    bar
-                });
-                bar.set_length(total);
-                bar.set_position(done);
-                bar.set_message(what.to_string());
-            }
+            Event::Training { what, progress } => self.progress(what, progress),
             Event::Trained(c) => {
-                if let Some(bar) = self.bar.take() {
-                    bar.finish_and_clear();
-                }
                 self.say(format!(
                     "  candidate {} (sample {}): {}, fitness {}, {} steps{}",
                     c.id,
@@ -291,18 +324,13 @@ impl Observer for Display {
                     Err(why) => self.say(format!("  no elite video: {why}")),
                 }
             }
-            Event::FinalRun(run) => {
-                if let Some(bar) = self.bar.take() {
-                    bar.finish_and_clear();
-                }
-                self.say(format!(
-                    "  final {} seed {}: {}, measure {}",
-                    run.label,
-                    run.seed,
-                    run.status.as_str(),
-                    evolve::report::format_opt(run.task_measure)
-                ))
-            }
+            Event::FinalRun(run) => self.say(format!(
+                "  final {} seed {}: {}, measure {}",
+                run.label,
+                run.seed,
+                run.status.as_str(),
+                evolve::report::format_opt(run.task_measure)
+            )),
         }
     }
 
@@ -310,12 +338,18 @@ impl Observer for Display {
         if !self.interactive {
             return None;
         }
-        println!("\n{summary}");
-        print!("feedback for the next generation (empty line: none) > ");
-        std::io::stdout().flush().ok()?;
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).ok()?;
-        Some(line)
+        let ask = || {
+            println!("\n{summary}");
+            print!("feedback for the next generation (empty line: none) > ");
+            std::io::stdout().flush().ok()?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).ok()?;
+            Some(line)
+        };
+        match &self.bar {
+            Some(bar) => bar.suspend(ask),
+            None => ask(),
+        }
     }
 }
 
@@ -370,9 +404,12 @@ pub fn evolve(args: &EvolveArgs) -> Result<()> {
         .context("cannot install the Ctrl-C handler")?;
     let mut display = Display {
         bar: None,
+        since: None,
         interactive: args.interactive,
     };
-    match evolution.run(&mut display, &stop)? {
+    let outcome = evolution.run(&mut display, &stop);
+    display.finish();
+    match outcome? {
         Outcome::Finished => {
             println!("finished: {}", dir.join("report.md").display());
             print_final(&dir)?;
@@ -453,7 +490,39 @@ pub fn runs(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Prints a run's generation table and its elite's code.
+/// Prints how far a run is: candidates and final runs done, env steps done out of the whole
+/// budget, and the time it took or, while it is not finished, the time left at its throughput
+/// since it started.
+fn print_progress(dir: &Path, store: &Store, config: &EvolveConfig) -> Result<()> {
+    let p = evolve::progress::measure(dir, store, config)?;
+    let elapsed = evolve::progress::elapsed_secs(store)?;
+    let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    println!(
+        "{} ({} × {}; {} rewards × {})",
+        p.candidates_line(),
+        plural(config.samples, "sample"),
+        plural(config.generations, "generation"),
+        evolve::FINAL_LABELS.len(),
+        plural(config.seeds, "seed"),
+    );
+    println!(
+        "{} ({} per run, final evaluation included)",
+        p.steps_line(),
+        evolve::progress::format_count(config.steps)
+    );
+    let took = evolve::progress::format_duration(elapsed);
+    if p.finished {
+        println!("finished, took {took}");
+    } else {
+        println!(
+            "not finished: {took} since the start, {}",
+            p.eta_line(p.steps_done, p.steps_budget - p.steps_done, elapsed)
+        );
+    }
+    Ok(())
+}
+
+/// Prints a run's progress, its generation table and its elite's code.
 pub fn show(dir: &Path) -> Result<()> {
     let config = evolve::read_config(dir)?;
     let store = Store::open(&dir.join(evolve::DATABASE_FILE))?;
@@ -465,6 +534,7 @@ pub fn show(dir: &Path) -> Result<()> {
         store.meta("generator")?.unwrap_or_default(),
         config.env
     );
+    print_progress(dir, &store, &config)?;
     println!();
     print!(
         "{}",

@@ -385,6 +385,14 @@ fn a_killed_run_resumes_without_retraining_and_finishes_with_every_candidate() {
     child.wait().unwrap();
     let first_before = std::fs::read_to_string(&first).unwrap();
     let first_modified = std::fs::metadata(&first).unwrap().modified().unwrap();
+    // `show` tells how far the killed run got: one candidate of four, no final run, part of
+    // the 2 × 2 × 2048 + 3 × 1 × 2048 steps, and that it is not finished.
+    let shown = stdout(&rewardgen(&["show", run.to_str().unwrap()]));
+    assert!(
+        shown.contains("candidates 1/4, final runs 0/3") && shown.contains("/14,336 ("),
+        "{shown}"
+    );
+    assert!(shown.contains("not finished"), "{shown}");
 
     let output = rewardgen(&["evolve", "--resume", run.to_str().unwrap()]);
     let text = stdout(&output);
@@ -419,6 +427,36 @@ fn a_killed_run_resumes_without_retraining_and_finishes_with_every_candidate() {
         .collect();
     assert_eq!(steps, vec![512.0, 1024.0, 1536.0, 2048.0]);
     assert!(run.join("report.md").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn show_prints_the_candidates_and_the_step_budget_of_a_finished_run() {
+    let dir = scratch_dir("evolve-show");
+    let run = dir.join("run");
+    let mut args = vec![
+        "evolve",
+        "--env",
+        "franka-reach",
+        "--samples",
+        "1",
+        "--generations",
+        "1",
+        "--out",
+        run.to_str().unwrap(),
+    ];
+    args.extend(TINY);
+    stdout(&rewardgen(&args));
+    let shown = stdout(&rewardgen(&["show", run.to_str().unwrap()]));
+    // 1 candidate and 3 rewards × 1 seed final runs, 2048 steps each.
+    for needle in [
+        "candidates 1/1, final runs 3/3 (1 sample × 1 generation; 3 rewards × 1 seed)",
+        "steps 8,192/8,192 (100%) (2,048 per run, final evaluation included)",
+        "finished, took ",
+    ] {
+        assert!(shown.contains(needle), "no '{needle}' in:\n{shown}");
+    }
+    assert!(!shown.contains("not finished"), "{shown}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -9,6 +9,7 @@ use crate::fitness::{self, race_rule};
 use crate::generator::{Generator, SampleRequest};
 use crate::jobs::{Job, JobEvent, JobExit, run_jobs};
 use crate::library;
+use crate::progress::{self, RunProgress};
 use crate::prompts::Prompts;
 use crate::reflection::Reflection;
 use crate::store::{Candidate, FinalRun, LlmCall, NewCandidate, Status, Store, TrainingResult};
@@ -33,11 +34,11 @@ pub enum Event<'a> {
     Generation { generation: u32 },
     /// A sample's attempt was generated and checked.
     Sampled(&'a Candidate),
-    /// Training progress over the jobs running now.
+    /// About once a second while candidates or final runs train: what is training, and the
+    /// whole run's progress (candidates, final runs, env steps out of the whole budget).
     Training {
         what: &'a str,
-        done: u64,
-        total: u64,
+        progress: &'a RunProgress,
     },
     /// A candidate finished training (or was raced out, or crashed).
     Trained(&'a Candidate),
@@ -520,8 +521,12 @@ impl Evolution {
             self.config.jobs,
             stop,
             &mut |event| match event {
-                JobEvent::Progress { done, total } => {
-                    observer.event(Event::Training { what, done, total });
+                JobEvent::Progress => {
+                    let progress = progress::measure(&self.dir, &self.store, &self.config)?;
+                    observer.event(Event::Training {
+                        what,
+                        progress: &progress,
+                    });
                     Ok(())
                 }
                 JobEvent::Done { index, exit } => {
@@ -555,10 +560,7 @@ impl Evolution {
             let code = candidate.code.as_deref().unwrap_or_default();
             self.prepare_run(&dir, code, self.config.seed, race.clone())?;
             self.store.set_run_dir(candidate.id, &rel)?;
-            jobs.push(Job {
-                dir,
-                steps: self.config.steps,
-            });
+            jobs.push(Job { dir });
         }
         let store = &self.store;
         self.train_jobs(
@@ -630,10 +632,7 @@ impl Evolution {
                 std::fs::create_dir_all(self.dir.join("final"))
                     .map_err(|e| EvolveError::io(&dir, e))?;
                 self.prepare_run(&dir, &code, seed, None)?;
-                jobs.push(Job {
-                    dir,
-                    steps: self.config.steps,
-                });
+                jobs.push(Job { dir });
                 runs.push((label, seed, rel));
             }
         }

@@ -110,6 +110,22 @@ pub fn mean_ci(values: &[f64]) -> Option<MeanCi> {
     })
 }
 
+/// The seeds' `curves` (each sorted by step) on a common grid of `n` steps spanning all of
+/// them, each interpolated linearly, with the mean ± 95% CI over the seeds that cover each
+/// step: `(step, mean_ci)`. Steps no seed covers are left out.
+pub fn band_over_seeds(curves: &[Vec<(f64, f64)>], n: usize) -> Vec<(f64, MeanCi)> {
+    let grid = trainer::common_grid(curves, n);
+    let resampled: Vec<Vec<Option<f64>>> =
+        curves.iter().map(|c| trainer::resample(c, &grid)).collect();
+    grid.iter()
+        .enumerate()
+        .filter_map(|(i, &x)| {
+            let values: Vec<f64> = resampled.iter().filter_map(|r| r[i]).collect();
+            Some((x, mean_ci(&values)?))
+        })
+        .collect()
+}
+
 /// Eureka's human-normalized score, (best − sparse) / |human − sparse|; `None` when the human
 /// and sparse rewards score the same.
 pub fn human_normalized(best: f64, human: f64, sparse: f64) -> Option<f64> {
@@ -184,6 +200,32 @@ mod tests {
         assert!((ci.half_width - 4.303 * 0.2 / 3f64.sqrt()).abs() < 1e-9);
         assert_eq!(mean_ci(&[0.4]).unwrap().half_width, 0.0);
         assert!(mean_ci(&[]).is_none());
+    }
+
+    #[test]
+    fn seeds_are_averaged_on_a_common_grid_with_a_students_t_band() {
+        // Three seeds logged at different steps; the third starts late.
+        let curves = vec![
+            vec![(0.0, 0.0), (100.0, 1.0)],
+            vec![(0.0, 2.0), (50.0, 2.0), (100.0, 4.0)],
+            vec![(50.0, 1.0), (100.0, 1.0)],
+        ];
+        let band = band_over_seeds(&curves, 3);
+        let steps: Vec<f64> = band.iter().map(|b| b.0).collect();
+        assert_eq!(steps, vec![0.0, 50.0, 100.0]);
+        // Step 0: seeds 1 and 2 only, 0 and 2: mean 1, sd √2, t(1) = 12.706.
+        assert_eq!(band[0].1.n, 2);
+        assert!((band[0].1.mean - 1.0).abs() < 1e-12);
+        assert!((band[0].1.half_width - 12.706).abs() < 1e-9);
+        // Step 50: 0.5 (interpolated), 2 and 1: mean 7/6, t(2) = 4.303.
+        let m: f64 = 3.5 / 3.0;
+        let sd = (((0.5 - m).powi(2) + (2.0 - m).powi(2) + (1.0 - m).powi(2)) / 2.0).sqrt();
+        assert_eq!(band[1].1.n, 3);
+        assert!((band[1].1.mean - m).abs() < 1e-12);
+        assert!((band[1].1.half_width - 4.303 * sd / 3f64.sqrt()).abs() < 1e-9);
+        // Step 100: 1, 4, 1: mean 2.
+        assert!((band[2].1.mean - 2.0).abs() < 1e-12);
+        assert!(band_over_seeds(&[], 10).is_empty());
     }
 
     #[test]

@@ -14,8 +14,6 @@ use std::time::Duration;
 pub struct Job {
     /// The prepared run directory (`config.toml`, `reward.rhai`).
     pub dir: PathBuf,
-    /// Steps it trains for, for the progress display.
-    pub steps: u64,
 }
 
 /// How a job's process ended.
@@ -73,7 +71,7 @@ fn die_with_parent(_command: &mut Command) {}
 
 /// Steps a job has logged so far, read from the last whole row of its `metrics.jsonl`
 /// (rows with non-finite values, written as "inf" or "nan", read as any other).
-fn steps_done(dir: &Path) -> u64 {
+pub(crate) fn steps_done(dir: &Path) -> u64 {
     let tail = read_tail(&dir.join("metrics.jsonl"), TAIL_BYTES);
     tail.lines()
         .rev()
@@ -128,8 +126,9 @@ fn describe_exit(status: ExitStatus) -> String {
 
 /// What [`run_jobs`] reports.
 pub enum JobEvent {
-    /// About once a second: env steps done over all jobs, and their total.
-    Progress { done: u64, total: u64 },
+    /// About twice a second while jobs run: time to read their progress
+    /// ([`crate::progress::measure`] reads the steps in each running job's `metrics.jsonl`).
+    Progress,
     /// Job `index` ended.
     Done { index: usize, exit: JobExit },
 }
@@ -152,10 +151,8 @@ pub fn run_jobs(
     stop: &AtomicBool,
     on_event: &mut dyn FnMut(JobEvent) -> Result<(), EvolveError>,
 ) -> Result<bool, EvolveError> {
-    let total: u64 = jobs.iter().map(|j| j.steps).sum();
     let mut queue = jobs.iter().enumerate();
     let mut running: Vec<(usize, Child)> = Vec::new();
-    let mut finished_steps = 0;
     let mut interrupted = false;
     let result = loop {
         let stopping = stop.load(Ordering::Relaxed);
@@ -189,7 +186,6 @@ pub fn run_jobs(
                 Ok(Some(status)) => {
                     let (index, _) = running.remove(i);
                     let job = &jobs[index];
-                    finished_steps += job.steps;
                     let mut log_tail = log_tail(&job.dir);
                     if !status.success() {
                         log_tail = format!(
@@ -216,11 +212,7 @@ pub fn run_jobs(
         if let Some(e) = failed {
             break Err(e);
         }
-        let live: u64 = running.iter().map(|(i, _)| steps_done(&jobs[*i].dir)).sum();
-        if let Err(e) = on_event(JobEvent::Progress {
-            done: finished_steps + live,
-            total,
-        }) {
+        if let Err(e) = on_event(JobEvent::Progress) {
             break Err(e);
         }
         std::thread::sleep(Duration::from_millis(500));

@@ -12,6 +12,7 @@ mod generator;
 mod jobs;
 pub mod library;
 pub mod offline;
+pub mod progress;
 mod prompts;
 mod reflection;
 pub mod report;
@@ -28,9 +29,10 @@ pub use generator::{
     SampleRequest,
 };
 pub use jobs::{JOB_LOG, train_command};
+pub use progress::RunProgress;
 pub use prompts::Prompts;
 pub use reflection::{REFLECTION_POINTS, Reflection};
-pub use store::{Candidate, FinalRun, LlmCall, Status, Store};
+pub use store::{Attempt, Candidate, FinalRun, LlmCall, Status, Store};
 
 use std::path::Path;
 

@@ -12,7 +12,7 @@ use envs::TaskSpec;
 use serde::Serialize;
 use std::fmt::Write;
 use std::path::Path;
-use trainer::{Panel, draw_panels, series};
+use trainer::{Panel, Series, Style, draw_panels, series, smooth, smoothing_window, window_text};
 
 /// A number to three decimals, or `-`.
 pub fn format_opt(value: Option<f64>) -> String {
@@ -429,7 +429,7 @@ fn markdown(dir: &Path, report: &Report) -> String {
 
 fn draw_evolution(dir: &Path, report: &Report) -> Result<(), EvolveError> {
     let generations = report.config.generations;
-    let mut best = Vec::new();
+    let mut candidates = Vec::new();
     let mut elite = Vec::new();
     let mut running = f64::NEG_INFINITY;
     for g in 0..generations {
@@ -438,53 +438,123 @@ fn draw_evolution(dir: &Path, report: &Report) -> Result<(), EvolveError> {
             .iter()
             .filter(|c| c.generation == g)
             .filter_map(|c| c.fitness)
+            .filter(|f| f.is_finite())
             .collect();
+        candidates.extend(fits.iter().map(|&f| (f64::from(g), f)));
         if let Some(max) = fits.iter().copied().reduce(f64::max) {
-            best.push((f64::from(g), max));
             running = running.max(max);
         }
         if running.is_finite() {
             elite.push((f64::from(g), running));
         }
     }
+    let fitness_is = if report.higher_is_better {
+        report.measure.clone()
+    } else {
+        format!("−{}", report.measure)
+    };
     let path = dir.join("evolution.png");
     draw_panels(
         &path,
         &[Panel {
-            title: format!("fitness ({}) over generations", report.measure),
+            title: "fitness over generations".into(),
             x_desc: "generation".into(),
+            y_desc: format!("fitness ({fitness_is})"),
             lines: vec![
-                ("best of generation".into(), best),
-                ("elite so far".into(), elite),
+                Series {
+                    label: "candidate".into(),
+                    points: candidates,
+                    band: Vec::new(),
+                    style: Style::Points,
+                    color: 0,
+                },
+                Series::line("best so far", elite, 1),
+            ],
+            integer_x: true,
+            notes: vec![
+                format!("fitness: mean {} over the", report.measure),
+                format!(
+                    "last {:.0}% of training checkpoints",
+                    100.0 * fitness::FITNESS_WINDOW
+                ),
             ],
         }],
     )
     .map_err(EvolveError::Report)
 }
 
+/// Points on the common step grid the final runs' seeds are averaged on.
+const FINAL_GRID: usize = 100;
+
 fn draw_final_curves(dir: &Path, store: &Store, spec: &TaskSpec) -> Result<(), EvolveError> {
     let key = fitness::metric_key(&spec.fitness);
-    let mut lines = Vec::new();
-    for run in store.final_runs()? {
+    type Curve = Vec<(f64, f64)>;
+    let mut by_label: Vec<(&str, Vec<Curve>)> =
+        FINAL_LABELS.iter().map(|l| (*l, Vec::new())).collect();
+    let runs = store.final_runs()?;
+    let mut raw = Vec::new();
+    for run in &runs {
         let Ok(train_run) = trainer::Run::open(&dir.join(&run.run_dir)) else {
             continue;
         };
         let rows = train_run.metrics()?;
-        lines.push((
-            format!("{} seed {}", run.label, run.seed),
-            series(&rows, &key),
-        ));
+        raw.push((run.label.clone(), series(&rows, &key)));
+    }
+    // One window for every curve, from the longest, so the rewards are smoothed alike.
+    let window = smoothing_window(raw.iter().map(|(_, c)| c.len()).max().unwrap_or(0));
+    for (label, curve) in raw {
+        if let Some((_, seeds)) = by_label.iter_mut().find(|(l, _)| *l == label) {
+            seeds.push(smooth(&curve, window));
+        }
+    }
+    let mut lines = Vec::new();
+    for (i, (label, seeds)) in by_label.iter().enumerate() {
+        let seeds: Vec<Curve> = seeds.iter().filter(|c| !c.is_empty()).cloned().collect();
+        if seeds.is_empty() {
+            continue;
+        }
+        let band = fitness::band_over_seeds(&seeds, FINAL_GRID);
+        lines.push(Series {
+            label: format!(
+                "{label} ({} seed{})",
+                seeds.len(),
+                if seeds.len() == 1 { "" } else { "s" }
+            ),
+            points: band.iter().map(|(x, m)| (*x, m.mean)).collect(),
+            band: band
+                .iter()
+                .map(|(x, m)| (*x, m.mean - m.half_width, m.mean + m.half_width))
+                .collect(),
+            style: Style::Line,
+            color: i,
+        });
     }
     let path = dir.join("final-curves.png");
     draw_panels(
         &path,
         &[Panel {
             title: format!(
-                "{} during training, final evaluation",
+                "final evaluation: {} during training",
                 spec.fitness.info_key
             ),
-            x_desc: "env steps".into(),
+            x_desc: format!("env steps (each seed: {})", window_text(window)),
+            y_desc: format!(
+                "{} ({} is better)",
+                spec.fitness.info_key,
+                if spec.fitness.higher_is_better {
+                    "higher"
+                } else {
+                    "lower"
+                }
+            ),
             lines,
+            integer_x: false,
+            notes: vec![
+                "line: mean over seeds".into(),
+                "band: 95% CI (Student's t)".into(),
+                "seeds interpolated onto".into(),
+                format!("a common grid of {FINAL_GRID} steps"),
+            ],
         }],
     )
     .map_err(EvolveError::Report)

@@ -97,6 +97,16 @@ pub struct Candidate {
     pub reflection: Option<String>,
 }
 
+/// One attempt of a sample, as the progress display needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub generation: u32,
+    pub sample: u32,
+    pub status: Status,
+    /// The training run's directory, relative to the evolve run.
+    pub run_dir: Option<String>,
+}
+
 /// A new candidate before it has an id or results.
 pub struct NewCandidate<'a> {
     pub generation: u32,
@@ -394,6 +404,39 @@ impl Store {
     /// The candidates of one generation.
     pub fn generation_candidates(&self, generation: u32) -> Result<Vec<Candidate>, EvolveError> {
         self.candidates_where("WHERE generation = ?1", &[&generation])
+    }
+
+    /// Every attempt's generation, sample, status and run directory, without the texts: what
+    /// the progress display reads about once a second.
+    pub fn attempts(&self) -> Result<Vec<Attempt>, EvolveError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT generation, sample, status, run_dir FROM candidates
+                 ORDER BY generation, sample, attempt",
+            )
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, u32>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .map_err(db_error)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (generation, sample, status, run_dir) = row.map_err(db_error)?;
+            out.push(Attempt {
+                generation,
+                sample,
+                status: Status::parse(&status)?,
+                run_dir,
+            });
+        }
+        Ok(out)
     }
 
     pub fn candidate(&self, id: i64) -> Result<Candidate, EvolveError> {

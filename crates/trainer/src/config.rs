@@ -655,7 +655,10 @@ mod tests {
         let e = err(&["threads=100000000"]);
         assert!(e.starts_with("threads must be at most"), "{e}");
         let e = err(&["total_steps=9223372036854775807"]);
-        assert!(e.starts_with("total_steps (--steps) must be between 1 and"), "{e}");
+        assert!(
+            e.starts_with("total_steps (--steps) must be between 1 and"),
+            "{e}"
+        );
         // Each at its bound, the product is too big for memory: named with what fits.
         let e = err(&["num_envs=1024", "num_steps=1048576"]);
         assert!(

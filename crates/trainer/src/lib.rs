@@ -23,7 +23,10 @@ mod trainer;
 
 pub use agent::{Agent, clip_grad_norm, global_grad_norm};
 pub use config::{Algorithm, ComputeDevice, MemoryEstimate, TrainConfig, limits};
-pub use curves::{Panel, draw_curves, draw_panels, series};
+pub use curves::{
+    Panel, Series, Style, common_grid, draw_curves, draw_panels, resample, series, smooth,
+    smoothing_window, window_text,
+};
 pub use envs::{TrainEnv, TrainEnvs, make_env, make_envs};
 pub use error::TrainError;
 pub use eval::{EvalReport, MAX_EVAL_EPISODES, ROLLOUT_FORMAT, evaluate};

@@ -26,7 +26,10 @@ function fmt(v) {
 // that moves a vertical cursor to x.
 function chart(parent, title, series, opts) {
   opts = opts || {};
-  const W = opts.width || 460, H = opts.height || 240, L = 52, R = 24, T = 22, B = 34;
+  // The legend sits in a column right of the data area, never over the data.
+  const legend = series.filter(s => s.name);
+  const LW = legend.length > 1 ? 140 : 0;
+  const W = (opts.width || 460) + LW, H = opts.height || 240, L = 52, R = 24 + LW, T = 22, B = 34;
   const svg = el("svg", { class: "chart", width: W, height: H, viewBox: `0 0 ${W} ${H}` }, parent);
   el("text", { x: L, y: 14, "font-weight": "600" }, svg).textContent = title;
   const pts = series.flatMap(s => s.points);
@@ -61,18 +64,20 @@ function chart(parent, title, series, opts) {
   el("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }, svg);
   if (opts.xlabel) el("text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle" }, svg).textContent = opts.xlabel;
   series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length];
+    const color = COLORS[(s.color === undefined ? i : s.color) % COLORS.length];
     if (s.dots) {
       for (const p of s.points) el("circle", { cx: sx(p[0]), cy: sy(p[1]), r: 3, fill: color, "fill-opacity": 0.6 }, svg);
     } else {
-      el("polyline", { fill: "none", stroke: color, "stroke-width": 1.5,
+      el("polyline", { fill: "none", stroke: color, "stroke-width": s.faint ? 1 : 1.5, "stroke-opacity": s.faint ? 0.35 : 1,
         points: s.points.map(p => `${sx(p[0])},${sy(p[1])}`).join(" ") }, svg);
     }
-    if (series.length > 1) {
-      const ly = T + 4 + 13 * i;
-      el("rect", { x: W - R - 140, y: ly - 8, width: 10, height: 3, fill: color }, svg);
-      el("text", { x: W - R - 126, y: ly - 4 }, svg).textContent = s.name;
-    }
+  });
+  if (LW) legend.forEach((s, i) => {
+    const color = COLORS[(s.color === undefined ? series.indexOf(s) : s.color) % COLORS.length];
+    const lx = W - LW + 4, ly = T + 8 + 15 * i;
+    if (s.dots) el("circle", { cx: lx + 5, cy: ly - 4, r: 3, fill: color, "fill-opacity": 0.6 }, svg);
+    else el("rect", { x: lx, y: ly - 5, width: 12, height: s.faint ? 1 : 3, fill: color, "fill-opacity": s.faint ? 0.35 : 1 }, svg);
+    el("text", { x: lx + 16, y: ly }, svg).textContent = s.name;
   });
   const cursor = el("line", { class: "cursor", x1: sx(x0), x2: sx(x0), y1: T, y2: H - B, visibility: "hidden" }, svg);
   return x => {
@@ -118,11 +123,26 @@ function learningCurves() {
   const node = document.getElementById("learning-curves");
   const curves = data("curves-data");
   if (!node || !curves) return;
+  // The same smoothing as curves.png: a centred moving average over a tenth of the updates
+  // (1 to 20), stated on the axis.
+  const n = Math.max(0, ...Object.values(curves).map(p => p.length));
+  const K = Math.min(20, Math.max(1, Math.floor(n / 10)));
+  const smooth = pts => pts.map((p, i) => {
+    const w = pts.slice(Math.max(0, i - Math.floor((K - 1) / 2)), i + Math.floor(K / 2) + 1);
+    return [p[0], w.reduce((a, q) => a + q[1], 0) / w.length];
+  });
+  const xlabel = K > 1 ? `env steps (moving average over ${K} updates)` : "env steps (unsmoothed)";
+  const single = (key, name) => {
+    const pts = curves[key] || [];
+    if (K === 1) return [{ name, points: pts }];
+    return [{ name: "per update", points: pts, faint: true, color: 0 },
+            { name: `mean of ${K} updates`, points: smooth(pts), color: 0 }];
+  };
   const pick = prefix => Object.entries(curves).filter(([k]) => k.startsWith(prefix))
-    .map(([k, points]) => ({ name: k.replace(prefix, ""), points }));
-  chart(node, "episodic return", pick("charts/episodic_return"), { xlabel: "env steps" });
-  chart(node, "success rate", pick("charts/success_rate"), { xlabel: "env steps" });
-  chart(node, "reward components (mean per step)", pick("reward/"), { xlabel: "env steps" });
+    .map(([k, points]) => ({ name: k.replace(prefix, ""), points: smooth(points) }));
+  chart(node, "episodic return", single("charts/episodic_return", "return"), { xlabel });
+  chart(node, "success rate", single("charts/success_rate", "success"), { xlabel });
+  chart(node, "reward components (mean per step)", pick("reward/"), { xlabel });
 }
 
 // The reward components of the recorded episode, with a cursor that follows the video.

@@ -1,0 +1,294 @@
+//! How far a run is: candidates done out of samples × generations, and env steps done out of
+//! the whole budget (every candidate's steps plus the final evaluation's 3 rewards × seeds ×
+//! steps), with the time left estimated from the measured throughput. `rewardgen evolve`'s
+//! progress bar and `rewardgen show` print the same figures.
+
+use crate::config::EvolveConfig;
+use crate::evolution::FINAL_LABELS;
+use crate::jobs::steps_done;
+use crate::store::{Status, Store};
+use crate::{EvolveError, unix_time};
+use std::path::Path;
+
+/// A run's progress. Steps count what the budget has used up: a candidate that ended (trained,
+/// raced at half budget, crashed), a sample whose every try failed its check, and a final
+/// reward with no program count as their whole budget; a candidate training now counts the
+/// steps in its `metrics.jsonl`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunProgress {
+    /// Samples (over all generations) that have their result.
+    pub candidates_done: u64,
+    /// samples × generations.
+    pub candidates_total: u64,
+    /// Final-evaluation runs ended.
+    pub final_done: u64,
+    /// 3 rewards × seeds.
+    pub final_total: u64,
+    pub steps_done: u64,
+    pub steps_budget: u64,
+    /// Whether the run has written its report.
+    pub finished: bool,
+}
+
+/// The whole budget in env steps: samples × generations candidates and 3 rewards × seeds
+/// final runs, each `steps` long.
+pub fn step_budget(samples: u32, generations: u32, seeds: u32, steps: u64) -> u64 {
+    let runs =
+        u64::from(samples) * u64::from(generations) + FINAL_LABELS.len() as u64 * u64::from(seeds);
+    runs.saturating_mul(steps)
+}
+
+/// Seconds left to reach `budget` steps, at the throughput measured so far (`done` steps in
+/// `elapsed_secs` seconds); `None` while nothing is measured yet.
+///
+/// 1 000 of 4 000 steps in 10 s is 100 steps/s, so the other 3 000 take 30 s.
+pub fn eta_secs(done: u64, budget: u64, elapsed_secs: f64) -> Option<f64> {
+    if done >= budget {
+        return Some(0.0);
+    }
+    if done == 0 || !elapsed_secs.is_finite() || elapsed_secs <= 0.0 {
+        return None;
+    }
+    // Steps left ÷ (done ÷ elapsed), in the order that loses the least precision.
+    Some((budget - done) as f64 * elapsed_secs / done as f64)
+}
+
+/// Env steps per second, `None` while nothing is measured yet.
+pub fn throughput(done: u64, elapsed_secs: f64) -> Option<f64> {
+    (done > 0 && elapsed_secs.is_finite() && elapsed_secs > 0.0).then(|| done as f64 / elapsed_secs)
+}
+
+/// `2h 05m`, `3m 07s`, `12s`.
+pub fn format_duration(secs: f64) -> String {
+    let secs = if secs.is_finite() && secs > 0.0 {
+        secs.round() as u64
+    } else {
+        0
+    };
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m {s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn format_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl RunProgress {
+    /// `candidates 3/12, final runs 0/9`.
+    pub fn candidates_line(&self) -> String {
+        format!(
+            "candidates {}/{}, final runs {}/{}",
+            self.candidates_done, self.candidates_total, self.final_done, self.final_total
+        )
+    }
+
+    /// `steps 61,440/2,250,000 (3%)`.
+    pub fn steps_line(&self) -> String {
+        let percent = self
+            .steps_done
+            .saturating_mul(100)
+            .checked_div(self.steps_budget)
+            .unwrap_or(100);
+        format!(
+            "steps {}/{} ({percent}%)",
+            format_count(self.steps_done),
+            format_count(self.steps_budget)
+        )
+    }
+
+    /// `finished`, or the throughput and time left when `steps` steps took `elapsed_secs`.
+    pub fn eta_line(&self, steps: u64, left: u64, elapsed_secs: f64) -> String {
+        if self.finished {
+            return "finished".into();
+        }
+        match (
+            throughput(steps, elapsed_secs),
+            eta_secs(steps, steps.saturating_add(left), elapsed_secs),
+        ) {
+            (Some(rate), Some(eta)) => format!(
+                "{} steps/s, eta {}",
+                format_count(rate.round() as u64),
+                format_duration(eta)
+            ),
+            _ => "eta unknown (no steps measured yet)".into(),
+        }
+    }
+}
+
+/// The progress of the run in `dir` from its store and its running candidates' metrics.
+pub fn measure(
+    dir: &Path,
+    store: &Store,
+    config: &EvolveConfig,
+) -> Result<RunProgress, EvolveError> {
+    let steps = config.steps;
+    let finished = store.meta("finished")?.is_some();
+    let finished_generations: Vec<u32> = store
+        .finished_generations()?
+        .into_iter()
+        .map(|(g, _)| g)
+        .collect();
+    let attempts = store.attempts()?;
+    let mut progress = RunProgress {
+        candidates_total: u64::from(config.samples) * u64::from(config.generations),
+        final_total: FINAL_LABELS.len() as u64 * u64::from(config.seeds),
+        steps_budget: step_budget(config.samples, config.generations, config.seeds, steps),
+        finished,
+        ..RunProgress::default()
+    };
+    let live = |rel: &str| steps_done(&dir.join(rel)).min(steps);
+    for generation in 0..config.generations {
+        for sample in 0..config.samples {
+            let tries: Vec<_> = attempts
+                .iter()
+                .filter(|a| a.generation == generation && a.sample == sample)
+                .collect();
+            let ended = tries
+                .iter()
+                .any(|a| matches!(a.status, Status::Trained | Status::Raced | Status::Crashed));
+            let failed_out = tries.len() as u64 > u64::from(config.retries)
+                && tries
+                    .iter()
+                    .all(|a| matches!(a.status, Status::NoCode | Status::FailedCheck));
+            if finished || ended || failed_out || finished_generations.contains(&generation) {
+                progress.candidates_done += 1;
+                progress.steps_done += steps;
+            } else if let Some(rel) = tries
+                .iter()
+                .find(|a| a.status == Status::Pending)
+                .and_then(|a| a.run_dir.as_deref())
+            {
+                progress.steps_done += live(rel);
+            }
+        }
+    }
+    let final_runs = store.final_runs()?;
+    // The final evaluation prepares every run directory before training any, so once it has
+    // begun a reward with neither a directory nor a result has no program and is skipped.
+    let started = !final_runs.is_empty()
+        || std::fs::read_dir(dir.join("final")).is_ok_and(|mut d| d.next().is_some());
+    for label in FINAL_LABELS {
+        let mut any = false;
+        let mut label_progress = (0, 0);
+        for k in 1..=u64::from(config.seeds) {
+            let seed = config.seed.wrapping_add(k);
+            let rel = format!("final/{label}-seed{seed}");
+            if final_runs
+                .iter()
+                .any(|r| r.label == label && r.seed == seed && r.status != Status::Pending)
+            {
+                any = true;
+                label_progress.0 += 1;
+                label_progress.1 += steps;
+            } else if dir.join(&rel).is_dir() {
+                any = true;
+                label_progress.1 += live(&rel);
+            }
+        }
+        if finished || (started && !any) {
+            progress.final_done += u64::from(config.seeds);
+            progress.steps_done += u64::from(config.seeds) * steps;
+        } else {
+            progress.final_done += label_progress.0;
+            progress.steps_done += label_progress.1;
+        }
+    }
+    progress.steps_done = progress.steps_done.min(progress.steps_budget);
+    Ok(progress)
+}
+
+/// Seconds the run in `dir` has taken: from its start to its end, or to now while it is not
+/// finished (a stopped run's pause counts).
+pub fn elapsed_secs(store: &Store) -> Result<f64, EvolveError> {
+    let read = |key: &str| -> Result<Option<u64>, EvolveError> {
+        Ok(store.meta(key)?.and_then(|v| v.trim().parse().ok()))
+    };
+    let Some(started) = read("started")? else {
+        return Ok(0.0);
+    };
+    let end = read("finished")?.unwrap_or_else(unix_time);
+    Ok(end.saturating_sub(started) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_eta_is_the_steps_left_at_the_measured_throughput() {
+        // 1 000 of 4 000 steps in 10 s: 100 steps/s, 3 000 steps left, 30 s.
+        assert_eq!(eta_secs(1_000, 4_000, 10.0), Some(30.0));
+        assert_eq!(throughput(1_000, 10.0), Some(100.0));
+        // Halfway after 2 minutes: 2 more minutes.
+        assert_eq!(eta_secs(500, 1_000, 120.0), Some(120.0));
+        // Nothing measured yet: no estimate, rather than infinity or NaN.
+        assert_eq!(eta_secs(0, 4_000, 10.0), None);
+        assert_eq!(eta_secs(1_000, 4_000, 0.0), None);
+        assert_eq!(eta_secs(1_000, 4_000, f64::NAN), None);
+        // Done (or past the budget): nothing left.
+        assert_eq!(eta_secs(4_000, 4_000, 10.0), Some(0.0));
+        assert_eq!(eta_secs(5_000, 4_000, 10.0), Some(0.0));
+    }
+
+    #[test]
+    fn the_budget_counts_every_candidate_and_the_final_evaluation() {
+        // 4 × 3 candidates and 3 rewards × 3 seeds, 150 000 steps each.
+        assert_eq!(step_budget(4, 3, 3, 150_000), (12 + 9) * 150_000);
+        // The tiny test run: 1 candidate and 3 final runs of 2048 steps.
+        assert_eq!(step_budget(1, 1, 1, 2048), 8192);
+        assert_eq!(step_budget(1000, 1000, 100, u64::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn lines_read_as_a_person_reads_them() {
+        assert_eq!(format_duration(30.0), "30s");
+        assert_eq!(format_duration(187.0), "3m 07s");
+        assert_eq!(format_duration(7500.0), "2h 05m");
+        assert_eq!(format_duration(f64::NAN), "0s");
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(1_234_567), "1,234,567");
+        let progress = RunProgress {
+            candidates_done: 3,
+            candidates_total: 12,
+            final_done: 0,
+            final_total: 9,
+            steps_done: 450_000,
+            steps_budget: 3_150_000,
+            finished: false,
+        };
+        assert_eq!(
+            progress.candidates_line(),
+            "candidates 3/12, final runs 0/9"
+        );
+        assert_eq!(progress.steps_line(), "steps 450,000/3,150,000 (14%)");
+        assert_eq!(
+            progress.eta_line(450_000, 2_700_000, 300.0),
+            "1,500 steps/s, eta 30m 00s"
+        );
+        assert_eq!(
+            progress.eta_line(0, 3_150_000, 300.0),
+            "eta unknown (no steps measured yet)"
+        );
+        let done = RunProgress {
+            finished: true,
+            ..progress
+        };
+        assert_eq!(done.eta_line(0, 0, 0.0), "finished");
+    }
+}
