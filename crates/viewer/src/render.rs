@@ -93,16 +93,7 @@ pub fn render_frames(
     for step in &rollout.steps {
         sim.set_physics_state(&step.physics)
             .map_err(|e| ViewerError::file(&rollout.path, format!("step {}: {e}", step.step)))?;
-        renderer
-            .sync_data(sim.raw_mut())
-            .map_err(|e| ViewerError::Render(e.to_string()))?;
-        renderer
-            .render()
-            .map_err(|e| ViewerError::Render(e.to_string()))?;
-        let mut rgb = renderer
-            .rgb_flat()
-            .ok_or_else(|| ViewerError::Render("the renderer gave no image".into()))?
-            .to_vec();
+        let mut rgb = draw(&mut renderer, &mut sim)?;
         total += step.reward.unwrap_or(0.0);
         let text = format!(
             "step {}  reward {:+.3}  total {:+.2}{}",
@@ -128,6 +119,11 @@ pub fn offscreen_available() -> Result<(), ViewerError> {
         .height(32)
         .build(model.raw())
         .map_err(|e| ViewerError::Render(format!("cannot start the offscreen renderer ({e})")))?;
+    draw(&mut renderer, &mut sim).map(|_| ())
+}
+
+/// Draws the current state of `sim`: RGB bytes, row-major from the top.
+fn draw(renderer: &mut MjRenderer, sim: &mut Sim) -> Result<Vec<u8>, ViewerError> {
     renderer
         .sync_data(sim.raw_mut())
         .map_err(|e| ViewerError::Render(e.to_string()))?;
@@ -136,7 +132,7 @@ pub fn offscreen_available() -> Result<(), ViewerError> {
         .map_err(|e| ViewerError::Render(e.to_string()))?;
     renderer
         .rgb_flat()
-        .map(|_| ())
+        .map(<[u8]>::to_vec)
         .ok_or_else(|| ViewerError::Render("the renderer gave no image".into()))
 }
 
