@@ -120,18 +120,7 @@ fn offscreen() -> Check {
 }
 
 fn ffmpeg() -> Check {
-    let version = std::process::Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .next()
-                .map(str::to_string)
-        });
-    let (status, detail) = match version {
+    let (status, detail) = match viewer::ffmpeg_version() {
         Some(line) => (Status::Ok, line),
         None => (
             Status::Missing,

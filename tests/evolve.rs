@@ -571,17 +571,7 @@ fn the_offline_main_job_runs_from_a_directory_outside_the_checkout_with_both_bas
     ];
     args.extend_from_slice(&common::TINY[..12]);
     args.extend_from_slice(&["--out", "run"]);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rewardgen"))
-        .args(&args)
-        .current_dir(&here)
-        .env_remove("LD_LIBRARY_PATH")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    stdout(&common::rewardgen_in(&here, &args));
     let report = std::fs::read_to_string(here.join("run/report.md")).unwrap();
     for needle in ["human (human.rhai)", "sparse (sparse.rhai)", "**Verdict:**"] {
         assert!(
@@ -593,8 +583,9 @@ fn the_offline_main_job_runs_from_a_directory_outside_the_checkout_with_both_bas
     // An explicit folder without the env's programs is a seed library of nothing.
     let empty = here.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rewardgen"))
-        .args([
+    let output = common::rewardgen_in(
+        &here,
+        &[
             "evolve",
             "--env",
             "franka-reach",
@@ -602,11 +593,8 @@ fn the_offline_main_job_runs_from_a_directory_outside_the_checkout_with_both_bas
             "empty",
             "--out",
             "run2",
-        ])
-        .current_dir(&here)
-        .env_remove("LD_LIBRARY_PATH")
-        .output()
-        .unwrap();
+        ],
+    );
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(err.contains("--rewards DIR"), "{err}");

@@ -9,8 +9,14 @@ use std::process::{Child, Command, Output};
 
 /// Runs `rewardgen ARGS` without `LD_LIBRARY_PATH`.
 pub fn rewardgen(args: &[&str]) -> Output {
+    rewardgen_in(Path::new("."), args)
+}
+
+/// Runs `rewardgen ARGS` in the directory `dir`, without `LD_LIBRARY_PATH`.
+pub fn rewardgen_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rewardgen"))
         .args(args)
+        .current_dir(dir)
         .env_remove("LD_LIBRARY_PATH")
         .output()
         .expect("the rewardgen binary runs")

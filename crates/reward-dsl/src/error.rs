@@ -77,7 +77,7 @@ impl RewardError {
             .map(|text| source_window(text, column.unwrap_or(1)));
         Self {
             kind,
-            message: abbreviate_message(&message),
+            message: cut(&message, MAX_MESSAGE_CHARS),
             file: file.to_string(),
             line: line.map(|l| l as u32),
             column: column.map(|c| c as u32),
@@ -243,30 +243,20 @@ fn source_window(line: &str, column: usize) -> (String, usize) {
     }
 }
 
-/// `message`, cut to [`MAX_MESSAGE_CHARS`] characters.
-fn abbreviate_message(message: &str) -> String {
-    if message.chars().count() > MAX_MESSAGE_CHARS {
-        format!(
-            "{}...",
-            message.chars().take(MAX_MESSAGE_CHARS).collect::<String>()
-        )
-    } else {
-        message.to_string()
-    }
-}
 /// Characters of a value or message kept in an error.
 const MAX_PREVIEW_CHARS: usize = 200;
 
+/// `text`, cut to `max` characters, with "..." where it was cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
 /// `text`, cut to [`MAX_PREVIEW_CHARS`] characters.
 pub(crate) fn abbreviate(text: &str) -> String {
-    if text.chars().count() > MAX_PREVIEW_CHARS {
-        format!(
-            "{}...",
-            text.chars().take(MAX_PREVIEW_CHARS).collect::<String>()
-        )
-    } else {
-        text.to_string()
-    }
+    cut(text, MAX_PREVIEW_CHARS)
 }
 
 /// A short description of a script value for an error message, never rendering more than a

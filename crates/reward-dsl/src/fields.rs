@@ -108,17 +108,13 @@ fn is_state(expr: &Expr) -> bool {
     matches!(expr, Expr::Variable(x, ..) if x.1 == "state")
 }
 
-/// The first link of a dot or index chain: `a` in `a.b[c]`.
+/// The first link of a dot or index chain: `a` in `a.b[c]`, and so the variable an
+/// assignment's target starts from.
 fn first_link(expr: &Expr) -> &Expr {
     match expr {
         Expr::Dot(x, ..) | Expr::Index(x, ..) => first_link(&x.lhs),
         other => other,
     }
-}
-
-/// The variable an assignment's target starts from: `m` in `m.a[0] = 1`.
-fn assigned_root(expr: &Expr) -> &Expr {
-    first_link(expr)
 }
 
 fn misuse(position: Position) -> Violation {
@@ -152,7 +148,7 @@ fn visit(nodes: &[ASTNode], table: &FieldTable) -> Result<(), Violation> {
             "`state` is the env's state; give the caught error another name".into(),
             *position,
         )),
-        Some(ASTNode::Stmt(Stmt::Assignment(x))) if is_state(assigned_root(&x.1.lhs)) => Err((
+        Some(ASTNode::Stmt(Stmt::Assignment(x))) if is_state(first_link(&x.1.lhs)) => Err((
             ErrorKind::Syntax,
             "`state` is read-only; copy a field into a variable to change it".into(),
             x.1.lhs.start_position(),

@@ -42,10 +42,21 @@ pub fn render_run(
 
 /// Whether `ffmpeg` runs here, so MP4 and WebM can be written.
 pub fn ffmpeg_available() -> bool {
+    ffmpeg_version().is_some()
+}
+
+/// The first line of `ffmpeg -version`, when ffmpeg runs here.
+pub fn ffmpeg_version() -> Option<String> {
     std::process::Command::new("ffmpeg")
         .arg("-version")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or("ffmpeg")
+                .to_string()
+        })
 }
