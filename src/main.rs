@@ -110,6 +110,9 @@ struct EnvArgs {
     /// Model file for envs that load one (half-cheetah: Gymnasium's half_cheetah.xml).
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Physics preset of the Franka tasks: fast (the default) or reference (2 ms steps).
+    #[arg(long)]
+    physics: Option<String>,
 }
 
 impl EnvArgs {
@@ -117,6 +120,7 @@ impl EnvArgs {
         let options = EnvOptions {
             frame_skip: self.frame_skip,
             model: self.model.clone(),
+            physics: self.physics.clone(),
         };
         envs::make(&self.env, &options).with_context(|| format!("cannot build env '{}'", self.env))
     }

@@ -17,7 +17,7 @@ mod quadruped;
 mod rollout;
 mod spec;
 
-pub use franka::{FrankaConfig, FrankaEnv, FrankaPush, FrankaReach, FrankaTask};
+pub use franka::{FrankaConfig, FrankaEnv, FrankaPhysics, FrankaPush, FrankaReach, FrankaTask};
 pub use half_cheetah::HalfCheetah;
 pub use mjcf::MjcfEnv;
 pub use quadruped::{QuadrupedConfig, QuadrupedEnv, QuadrupedStand, QuadrupedTurn, QuadrupedWalk};
@@ -39,7 +39,7 @@ pub const REGISTRY: &[Registration] = &[
         make: |options| {
             Ok(Box::new(FrankaReach::new(FrankaConfig::from_options(
                 options,
-            ))?))
+            )?)?))
         },
     },
     Registration {
@@ -47,7 +47,7 @@ pub const REGISTRY: &[Registration] = &[
         make: |options| {
             Ok(Box::new(FrankaPush::new(FrankaConfig::from_options(
                 options,
-            ))?))
+            )?)?))
         },
     },
     Registration {
@@ -70,8 +70,19 @@ pub const MJCF_PREFIX: &str = "mjcf:";
 /// The Gymnasium HalfCheetah-v5 port, which loads the model given by `EnvOptions::model`.
 pub const HALF_CHEETAH: &str = "half-cheetah";
 
+/// The envs whose `physics` option picks a preset ([`FrankaPhysics`]).
+pub const PHYSICS_PRESET_ENVS: [&str; 2] = ["franka-reach", "franka-push"];
+
 /// Builds an environment by name.
 pub fn make(name: &str, options: &EnvOptions) -> Result<Box<dyn TaskEnv>, EnvError> {
+    if let Some(physics) = &options.physics
+        && !PHYSICS_PRESET_ENVS.contains(&name)
+    {
+        return Err(EnvError::InvalidOption(format!(
+            "physics '{physics}' (--physics): only {} have physics presets",
+            PHYSICS_PRESET_ENVS.join(" and ")
+        )));
+    }
     if let Some(path) = name.strip_prefix(MJCF_PREFIX) {
         return Ok(Box::new(MjcfEnv::new(std::path::Path::new(path), options)?));
     }

@@ -49,6 +49,10 @@ pub struct EnvOptions {
     pub frame_skip: Option<usize>,
     /// The model file, for envs that load a model the user brings (`half-cheetah`).
     pub model: Option<std::path::PathBuf>,
+    /// The physics preset, for the envs that have them (the Franka tasks: `fast`, the
+    /// default, or `reference`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physics: Option<String>,
 }
 
 /// One field of the state a reward program can read.

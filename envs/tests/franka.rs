@@ -1,4 +1,6 @@
-use envs::{EnvOptions, FrankaConfig, FrankaPush, FrankaReach, TaskEnv, make};
+use envs::{
+    EnvOptions, FrankaConfig, FrankaPhysics, FrankaPush, FrankaReach, TaskEnv, make,
+};
 use rl_env::Env;
 
 /// Runs the env's scripted controller for `episodes` seeds; returns the success rate.
@@ -25,10 +27,89 @@ fn field<'a>(env: &dyn TaskEnv, state: &'a [f64], name: &str) -> &'a [f64] {
 }
 
 #[test]
-fn scripted_pusher_solves_most_seeds() {
-    let mut env = FrankaPush::new(FrankaConfig::default_config()).unwrap();
-    let rate = scripted_success_rate(&mut env, 30);
-    assert!(rate >= 0.8, "scripted push success rate {rate}");
+fn scripted_pusher_solves_at_least_95_percent_of_seeds_under_either_physics() {
+    for physics in [FrankaPhysics::Fast, FrankaPhysics::Reference] {
+        let mut env = FrankaPush::new(FrankaConfig::with_physics(physics)).unwrap();
+        let rate = scripted_success_rate(&mut env, 40);
+        println!("{physics:?}: scripted push success {rate}");
+        assert!(rate >= 0.95, "{physics:?}: scripted push success rate {rate}");
+    }
+}
+
+/// Box displacement, m, after a fixed scripted push: the box at (0.6, 0), the fingertips
+/// lined up 6 cm behind it, 20 actions of +0.3 in x (1.5 cm each), then 15 actions at rest.
+fn fixed_push_distance(physics: FrankaPhysics) -> f64 {
+    let mut env = FrankaPush::new(FrankaConfig::with_physics(physics)).unwrap();
+    env.reset(Some(0));
+    let object = env.sim().model().joint("object").unwrap();
+    let q = env.sim().model().joint_qpos_address(object);
+    let dof = env.sim().model().joint_dof_address(object);
+    let sim = env.sim_mut();
+    sim.qpos_mut()[q..q + 7].copy_from_slice(&[0.6, 0.0, 0.02, 1.0, 0.0, 0.0, 0.0]);
+    sim.qvel_mut()[dof..dof + 6].fill(0.0);
+    sim.forward();
+    let ee_pos = |env: &FrankaPush| -> Vec<f64> {
+        let state = env.state();
+        state[env.spec().field_range("ee_pos").unwrap()].to_vec()
+    };
+    for _ in 0..12 {
+        let ee = ee_pos(&env);
+        let target = [0.54, 0.0, 0.02];
+        let action: Vec<f64> = (0..3)
+            .map(|i| ((target[i] - ee[i]) / 0.05).clamp(-1.0, 1.0))
+            .collect();
+        env.apply_action(&action);
+    }
+    let start = env.sim().qpos()[q..q + 3].to_vec();
+    for _ in 0..20 {
+        env.apply_action(&[0.3, 0.0, 0.0]);
+    }
+    for _ in 0..15 {
+        env.apply_action(&[0.0, 0.0, 0.0]);
+    }
+    let end = &env.sim().qpos()[q..q + 3];
+    start
+        .iter()
+        .zip(end)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+#[test]
+fn a_fixed_push_moves_the_box_as_far_under_the_fast_physics_as_under_the_reference() {
+    let fast = fixed_push_distance(FrankaPhysics::Fast);
+    let reference = fixed_push_distance(FrankaPhysics::Reference);
+    println!("fixed push: fast {fast:.4} m, reference {reference:.4} m");
+    assert!(reference > 0.15, "the push moves the box: {reference} m");
+    assert!(
+        (fast - reference).abs() < 0.005,
+        "fast {fast:.4} m, reference {reference:.4} m"
+    );
+}
+
+#[test]
+fn physics_presets_set_the_timestep_and_keep_40_ms_actions() {
+    for (name, dt) in [(None, 0.008), (Some("fast"), 0.008), (Some("reference"), 0.002)] {
+        let options = EnvOptions {
+            physics: name.map(str::to_string),
+            ..EnvOptions::default()
+        };
+        for env_name in ["franka-push", "franka-reach"] {
+            let env = make(env_name, &options).unwrap();
+            assert_eq!(env.sim().unwrap().model().timestep(), dt, "{name:?}");
+            assert_eq!(env.spec().physics_dt, dt);
+            assert!((env.spec().control_dt() - 0.04).abs() < 1e-12);
+        }
+    }
+    let bad = EnvOptions {
+        physics: Some("slow".into()),
+        ..EnvOptions::default()
+    };
+    let message = make("franka-push", &bad).err().unwrap().to_string();
+    assert!(message.contains("fast, reference") && message.contains("'slow'"), "{message}");
+    let message = make("quadruped-walk", &bad).err().unwrap().to_string();
+    assert!(message.contains("only franka-reach and franka-push"), "{message}");
 }
 
 #[test]
@@ -188,12 +269,12 @@ fn frame_skip_sets_the_control_rate() {
     let env = make(
         "franka-push",
         &EnvOptions {
-            frame_skip: Some(250),
+            frame_skip: Some(25),
             ..EnvOptions::default()
         },
     )
     .unwrap();
-    assert!((env.spec().control_hz() - 2.0).abs() < 1e-9);
+    assert!((env.spec().control_hz() - 5.0).abs() < 1e-9);
     assert_eq!(
         make("franka-push", &EnvOptions::default())
             .unwrap()

@@ -7,8 +7,12 @@
 //! own, charged from Rhai's progress callback on every operation wherever it happens:
 //!
 //! - operations, over the whole evaluation, callbacks included;
-//! - time, checked every [`TIME_CHECK_EVERY`] operations on the monotonic clock (a vDSO
-//!   read of about 20 ns, where the thread's CPU clock is a system call);
+//! - time: the monotonic clock (a vDSO read of about 20 ns) is checked every
+//!   [`TIME_CHECK_EVERY`] operations. Once `max_eval_millis` of it have passed, the thread's
+//!   own CPU clock (a system call, so read only from then on) decides: the evaluation stops
+//!   when it has used that much CPU time again. A thread that the scheduler set aside on a
+//!   busy machine (more training processes than cores, a build alongside) is not mistaken
+//!   for a slow reward, and a reward that really spins stops after at most twice the limit;
 //! - heap bytes allocated and still live on the evaluating thread, counted by
 //!   [`CountingAllocator`], this crate's global allocator.
 //!
@@ -34,8 +38,13 @@ pub enum Exhausted {
 #[derive(Clone, Copy)]
 struct Budget {
     operations_left: u64,
-    /// When the evaluation stops.
+    /// When the clocks are next looked at: the wall-clock limit, then when the CPU time left
+    /// would run out if the thread ran without pause.
     deadline: Option<Instant>,
+    /// The time limit.
+    time_limit: Duration,
+    /// The thread's CPU time when the wall-clock limit passed.
+    cpu_at_limit: Option<Duration>,
     /// Live heap bytes on this thread allowed above the level at the start.
     memory_ceiling: isize,
     active: bool,
@@ -44,6 +53,8 @@ struct Budget {
 const IDLE: Budget = Budget {
     operations_left: 0,
     deadline: None,
+    time_limit: Duration::ZERO,
+    cpu_at_limit: None,
     memory_ceiling: 0,
     active: false,
 };
@@ -111,9 +122,12 @@ pub fn with_budget<T>(limits: &Limits, f: impl FnOnce() -> T) -> T {
             BUDGET.with(|b| b.set(self.0));
         }
     }
+    let time_limit = Duration::from_millis(limits.max_eval_millis);
     let budget = Budget {
         operations_left: limits.max_operations,
-        deadline: Instant::now().checked_add(Duration::from_millis(limits.max_eval_millis)),
+        deadline: Instant::now().checked_add(time_limit),
+        time_limit,
+        cpu_at_limit: None,
         memory_ceiling: live_bytes()
             .saturating_add(isize::try_from(limits.max_memory_bytes).unwrap_or(isize::MAX)),
         active: true,
@@ -134,18 +148,53 @@ pub fn charge_operation() -> Option<Exhausted> {
             return Some(Exhausted::Operations);
         }
         budget.operations_left -= 1;
+        let exhausted = if live_bytes() > budget.memory_ceiling {
+            Some(Exhausted::Memory)
+        } else if budget.operations_left % TIME_CHECK_EVERY == 0 {
+            check_time(&mut budget)
+        } else {
+            None
+        };
         cell.set(budget);
-        if live_bytes() > budget.memory_ceiling {
-            return Some(Exhausted::Memory);
-        }
-        if budget.operations_left % TIME_CHECK_EVERY == 0
-            && budget.deadline.is_some_and(|d| Instant::now() > d)
-        {
-            return Some(Exhausted::Time);
-        }
-        None
+        exhausted
     })
 }
+
+/// Past the deadline, counts the thread's CPU time from the wall-clock limit on, and moves the
+/// deadline to when the CPU time left would run out.
+fn check_time(budget: &mut Budget) -> Option<Exhausted> {
+    let now = Instant::now();
+    if budget.deadline.is_none_or(|d| now <= d) {
+        return None;
+    }
+    let cpu = thread_cpu_time();
+    let used = cpu.saturating_sub(*budget.cpu_at_limit.get_or_insert(cpu));
+    match budget.time_limit.checked_sub(used) {
+        Some(left) if !left.is_zero() => {
+            budget.deadline = now.checked_add(left);
+            None
+        }
+        _ => Some(Exhausted::Time),
+    }
+}
+
+/// CPU time this thread has used.
+fn thread_cpu_time() -> Duration {
+    let mut time = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `time` is a valid timespec for the call to fill.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut time) };
+    if status != 0 {
+        // No CPU clock: count wall time instead, as if the thread always ran.
+        return Instant::now().duration_since(*PROCESS_START.get_or_init(Instant::now));
+    }
+    Duration::new(time.tv_sec as u64, time.tv_nsec as u32)
+}
+
+/// A fixed instant for [`thread_cpu_time`]'s fallback.
+static PROCESS_START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
 #[cfg(test)]
 mod tests {
@@ -173,6 +222,35 @@ mod tests {
             assert_eq!(charge_operation(), Some(Exhausted::Operations));
         });
         assert_eq!(charge_operation(), None, "no budget outside an evaluation");
+    }
+
+    #[test]
+    fn a_thread_set_aside_by_the_scheduler_is_not_out_of_time_but_a_spinning_one_is() {
+        let limits = Limits {
+            max_eval_millis: 20,
+            max_operations: u64::MAX,
+            ..Limits::default()
+        };
+        with_budget(&limits, || {
+            // Asleep, as a descheduled thread would be: wall time passes, CPU time does not.
+            std::thread::sleep(Duration::from_millis(60));
+            for _ in 0..1000 {
+                assert_eq!(charge_operation(), None);
+            }
+            let start = Instant::now();
+            let exhausted = loop {
+                if let Some(e) = charge_operation() {
+                    break e;
+                }
+                assert!(start.elapsed() < Duration::from_secs(5), "never ran out");
+            };
+            assert_eq!(exhausted, Exhausted::Time);
+            assert!(
+                start.elapsed() >= Duration::from_millis(15),
+                "ran out after {:?}, before using its 20 ms of CPU",
+                start.elapsed()
+            );
+        });
     }
 
     #[test]

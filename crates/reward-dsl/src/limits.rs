@@ -11,7 +11,8 @@ pub struct Limits {
     /// Rhai operations per evaluation, callbacks included (a typical reward takes a few
     /// hundred).
     pub max_operations: u64,
-    /// Milliseconds per evaluation, wall-clock (a typical reward takes a few microseconds).
+    /// Milliseconds per evaluation: wall-clock, then as much CPU time of the thread again
+    /// (see `budget`; a typical reward takes a few microseconds).
     pub max_eval_millis: u64,
     /// Heap bytes an evaluation may hold at once, whatever it builds.
     pub max_memory_bytes: u64,

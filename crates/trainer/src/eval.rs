@@ -43,6 +43,8 @@ struct RolloutHeader<'a> {
     seed: u64,
     frame_skip: usize,
     physics_dt: f64,
+    /// The options the env was built with (`--model`, `--physics`, `--frame-skip`).
+    env_options: &'a envs::EnvOptions,
 }
 
 /// One line per step of a rollout file; step 0 is the state after reset.
@@ -114,6 +116,7 @@ pub fn evaluate(
             seed: episode_seed,
             frame_skip: spec.frame_skip,
             physics_dt: spec.physics_dt,
+            env_options: &setup.env_options,
         };
         write_line(&mut file, &path, &header)?;
         let physics = |env: &dyn TaskEnv| env.sim().map(sim::Sim::physics_state);

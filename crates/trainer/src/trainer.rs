@@ -185,7 +185,13 @@ impl Trainer {
             Algorithm::Grpo => self.collect_grpo(venv),
         };
         let steps = rollout.len();
+        let collected = start.elapsed().as_secs_f64();
         let mut row = self.learn(&rollout, lr);
+        row.insert("perf/collect_seconds".into(), collected);
+        row.insert(
+            "perf/learn_seconds".into(),
+            start.elapsed().as_secs_f64() - collected,
+        );
         self.update += 1;
         self.global_step += steps as u64;
         tally.write(&mut row);

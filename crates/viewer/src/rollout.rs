@@ -18,6 +18,10 @@ pub struct RolloutHeader {
     pub seed: u64,
     pub frame_skip: usize,
     pub physics_dt: f64,
+    /// The options the env was built with; files written before they were recorded have
+    /// none, which rebuilds the env with its defaults.
+    #[serde(default)]
+    pub env_options: envs::EnvOptions,
 }
 
 /// One recorded env step; step 0 is the state after reset.
@@ -86,7 +90,7 @@ impl Rollout {
             &self.header.env,
             &envs::EnvOptions {
                 frame_skip: Some(self.header.frame_skip),
-                model: None,
+                ..self.header.env_options.clone()
             },
         )?;
         Ok(env

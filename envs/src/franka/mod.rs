@@ -19,7 +19,8 @@ pub type FrankaPush = FrankaEnv<Push>;
 /// `franka-reach`: bring the fingertips to a target.
 pub type FrankaReach = FrankaEnv<Reach>;
 
-/// The Franka model files, embedded so that the binary needs no asset folder.
+/// The Franka model files, embedded so that the binary needs no asset folder. `physics.xml`
+/// is added by [`FrankaPhysics::file`].
 const ASSETS: [(&str, &str); 4] = [
     (
         "panda.xml",
@@ -36,12 +37,68 @@ const ASSETS: [(&str, &str); 4] = [
     ("push.xml", include_str!("../../../assets/franka/push.xml")),
 ];
 
+/// How finely the Franka scenes are integrated: the `<option>` that `table.xml` includes as
+/// `physics.xml`. docs/environments.md gives each setting's reason and measurements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrankaPhysics {
+    /// 8 ms steps, 5 per action (`assets/franka/physics.xml`): the default.
+    Fast,
+    /// 2 ms steps, 20 per action (`assets/franka/physics-reference.xml`): the physics before
+    /// 2026-12-01, kept so that old and new run side by side.
+    Reference,
+}
+
+impl FrankaPhysics {
+    /// The names the `physics` env option takes, in the order of the variants.
+    pub const NAMES: [&str; 2] = ["fast", "reference"];
+
+    /// The preset an env option names; `None` is the default.
+    pub fn parse(name: Option<&str>) -> Result<Self, EnvError> {
+        match name {
+            None | Some("fast") => Ok(Self::Fast),
+            Some("reference") => Ok(Self::Reference),
+            Some(other) => Err(EnvError::InvalidOption(format!(
+                "physics (--physics) must be one of {}, not '{other}'",
+                Self::NAMES.join(", ")
+            ))),
+        }
+    }
+
+    /// The preset's name, as the env option spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fast => Self::NAMES[0],
+            Self::Reference => Self::NAMES[1],
+        }
+    }
+
+    /// Physics steps per action that keep an action at 40 ms (25 Hz).
+    pub fn frame_skip(self) -> usize {
+        match self {
+            Self::Fast => 5,
+            Self::Reference => 20,
+        }
+    }
+
+    /// The file `table.xml` includes as `physics.xml`.
+    fn file(self) -> (&'static str, &'static str) {
+        let text = match self {
+            Self::Fast => include_str!("../../../assets/franka/physics.xml"),
+            Self::Reference => include_str!("../../../assets/franka/physics-reference.xml"),
+        };
+        ("physics.xml", text)
+    }
+}
+
 /// Settings shared by the Franka tasks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrankaConfig {
-    /// Physics steps of 2 ms per action. panda_mujoco_gym uses 250 (2 Hz); the default of 20
-    /// (25 Hz) keeps an episode of 50 actions at 1000 physics steps, which PPO on 2 CPU cores
-    /// can afford, and still leaves the welded hand time to follow a 5 cm target move.
+    /// The physics preset.
+    pub physics: FrankaPhysics,
+    /// Physics steps per action. panda_mujoco_gym acts at 2 Hz; the default, the preset's
+    /// [`FrankaPhysics::frame_skip`], acts at 25 Hz (40 ms), which keeps an episode of 50
+    /// actions affordable for PPO on 2 CPU cores and still leaves the welded hand time to
+    /// follow a 5 cm target move.
     pub frame_skip: usize,
     /// Actions per episode before truncation (panda_mujoco_gym: 50).
     pub episode_steps: usize,
@@ -52,20 +109,26 @@ pub struct FrankaConfig {
 impl FrankaConfig {
     /// The defaults, with their reasons in the field docs.
     pub fn default_config() -> Self {
+        Self::with_physics(FrankaPhysics::Fast)
+    }
+
+    /// The defaults under a physics preset.
+    pub fn with_physics(physics: FrankaPhysics) -> Self {
         Self {
-            frame_skip: 20,
+            physics,
+            frame_skip: physics.frame_skip(),
             episode_steps: 50,
             action_scale: 0.05,
         }
     }
 
     /// The defaults with the generic env options applied.
-    pub fn from_options(options: &EnvOptions) -> Self {
-        let mut config = Self::default_config();
+    pub fn from_options(options: &EnvOptions) -> Result<Self, EnvError> {
+        let mut config = Self::with_physics(FrankaPhysics::parse(options.physics.as_deref())?);
         if let Some(frame_skip) = options.frame_skip {
             config.frame_skip = frame_skip;
         }
-        config
+        Ok(config)
     }
 }
 
@@ -95,7 +158,9 @@ impl Arm {
     /// arm from Franka's ready pose to [`HOME_EE`].
     fn new(scene: &str, config: FrankaConfig) -> Result<Self, EnvError> {
         check_frame_skip(config.frame_skip)?;
-        let model = cached_model(&ASSETS, scene)?;
+        let mut files = ASSETS.to_vec();
+        files.push(config.physics.file());
+        let model = cached_model(&files, scene, config.physics.name())?;
         let mut sim = Sim::new(&model);
         let ee_site = model.site("ee")?;
         let ee_target = model.body("ee_target")?;
@@ -187,7 +252,8 @@ pub trait FrankaTask: Send + Sized {
     /// Finds the task's objects in the loaded model.
     fn new(model: &Model) -> Result<Self, EnvError>;
 
-    fn spec(config: &FrankaConfig) -> TaskSpec;
+    /// The task's spec under these settings and the model's physics timestep (s).
+    fn spec(config: &FrankaConfig, physics_dt: f64) -> TaskSpec;
 
     /// Samples the task's randomized parts into the simulation; the arm is already at home.
     fn reset(&mut self, sim: &mut Sim, rng: &mut ChaCha8Rng);
@@ -212,7 +278,8 @@ pub struct FrankaEnv<T> {
 
 impl<T: FrankaTask> FrankaEnv<T> {
     pub fn new(config: FrankaConfig) -> Result<Self, EnvError> {
-        let spec = T::spec(&config);
+        let arm = Arm::new(T::SCENE, config)?;
+        let spec = T::spec(&arm.config, arm.sim.model().timestep());
         let range = |name: &str| {
             spec.field_range(name)
                 .unwrap_or_else(|| panic!("{}: '{name}' is not in the state schema", spec.name))
@@ -222,7 +289,6 @@ impl<T: FrankaTask> FrankaEnv<T> {
             .map(|(name, scaled)| (range(name), *scaled))
             .collect();
         let success_fields = T::SUCCESS_FIELDS.map(range);
-        let arm = Arm::new(T::SCENE, config)?;
         let task = T::new(arm.sim.model())?;
         Ok(Self {
             arm,
@@ -337,14 +403,15 @@ impl<T: FrankaTask> TaskEnv for FrankaEnv<T> {
     }
 }
 
-fn control_text(config: &FrankaConfig) -> String {
+fn control_text(config: &FrankaConfig, physics_dt: f64) -> String {
     format!(
         "3-D fingertip displacement: an action in [-1, 1]^3 moves the fingertip target by up to \
          {} m per axis per step through a mocap weld on the hand; the gripper is held closed. \
-         {} physics steps of 2 ms per action ({:.0} Hz). panda_mujoco_gym runs at 2 Hz (250 \
-         steps); the faster default keeps on-policy training affordable on a CPU.",
+         {} physics steps of {} ms per action ({:.0} Hz). panda_mujoco_gym runs at 2 Hz; the \
+         faster default keeps on-policy training affordable on a CPU.",
         config.action_scale,
         config.frame_skip,
-        1.0 / (config.frame_skip as f64 * 0.002)
+        physics_dt * 1000.0,
+        1.0 / (config.frame_skip as f64 * physics_dt)
     )
 }

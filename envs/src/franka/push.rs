@@ -65,16 +65,16 @@ impl FrankaTask for Push {
         })
     }
 
-    fn spec(config: &FrankaConfig) -> TaskSpec {
+    fn spec(config: &FrankaConfig, physics_dt: f64) -> TaskSpec {
         let vec3 = [3];
         TaskSpec {
             name: "franka-push".into(),
             model: "assets/franka/push.xml: Franka Panda (7 joints, 2 fingers) on a table, a 4 cm \
                     box of 1 kg with friction 1, a goal marker"
                 .into(),
-            control: control_text(config),
+            control: control_text(config, physics_dt),
             frame_skip: config.frame_skip,
-            physics_dt: 0.002,
+            physics_dt,
             observation_space: Space::uniform_box(&[21], f64::NEG_INFINITY, f64::INFINITY),
             observation_layout: "fingertip pos (3), fingertip vel*dt (3), box pos (3), box \
                                  roll/pitch/yaw (3), box linvel*dt (3), box angvel*dt (3), goal \

@@ -30,15 +30,15 @@ impl FrankaTask for Reach {
         })
     }
 
-    fn spec(config: &FrankaConfig) -> TaskSpec {
+    fn spec(config: &FrankaConfig, physics_dt: f64) -> TaskSpec {
         TaskSpec {
             name: "franka-reach".into(),
             model: "assets/franka/reach.xml: Franka Panda (7 joints, 2 fingers) on a table, a \
                     target marker"
                 .into(),
-            control: control_text(config),
+            control: control_text(config, physics_dt),
             frame_skip: config.frame_skip,
-            physics_dt: 0.002,
+            physics_dt,
             observation_space: Space::uniform_box(&[9], f64::NEG_INFINITY, f64::INFINITY),
             observation_layout: "fingertip pos (3), fingertip vel*dt (3), target pos (3)".into(),
             action_space: Space::uniform_box(&[3], -1.0, 1.0),

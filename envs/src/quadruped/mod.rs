@@ -156,7 +156,7 @@ fn lookup<const N: usize>(
 impl Robot {
     fn new(config: QuadrupedConfig) -> Result<Self, EnvError> {
         config.validate()?;
-        let model = cached_model(&ASSETS, SCENE)?;
+        let model = cached_model(&ASSETS, SCENE, "")?;
         let raw = model.raw();
         let sensor = |name: &str| -> Result<usize, EnvError> {
             Ok(raw.sensor_adr()[model.sensor(name)?] as usize)
