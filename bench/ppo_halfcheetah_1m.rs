@@ -36,11 +36,10 @@ fn main() {
         let setup = RunSetup {
             env: envs::HALF_CHEETAH.into(),
             env_options: EnvOptions {
-                frame_skip: None,
                 model: Some(model.clone()),
+                ..EnvOptions::default()
             },
             reward_source: None,
-            race: None,
         };
         let config = TrainConfig {
             total_steps: steps,

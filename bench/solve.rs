@@ -8,7 +8,8 @@
 //! Run: `scripts/bench solve [FILTER...]` (long: the budgets below are whole training runs).
 //! A FILTER keeps the runs whose "env algo" contains it, e.g. `scripts/bench solve push ppo`.
 //! `SOLVE_SEEDS=1,2,3` trains each on several seeds (default: seed 1). `SOLVE_STEPS=N`
-//! changes every budget.
+//! changes every budget. `SOLVE_SET="learning_rate=1e-3 update_epochs=5"` changes training
+//! settings, as `--set` does.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -42,13 +43,18 @@ fn main() {
         .split(',')
         .map(|s| parse_or_exit("SOLVE_SEEDS", s))
         .collect();
+    let overrides: Vec<String> = std::env::var("SOLVE_SET")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
     let filters: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
     let root = std::env::temp_dir().join(format!("rewardgen-solve-{}", std::process::id()));
     println!(
-        "solve: steps and minutes to the target training success rate (mean of the last {WINDOW} updates), seeds {seeds:?}"
+        "solve: steps and minutes to the target training success rate (mean of the last {WINDOW} updates), seeds {seeds:?}, settings {overrides:?}"
     );
     let mut matched = false;
     for (env, target, budget) in TASKS {
@@ -66,7 +72,12 @@ fn main() {
                     total_steps,
                     seed,
                     ..TrainConfig::for_env(env)
-                };
+                }
+                .with_overrides(&overrides)
+                .unwrap_or_else(|e| {
+                    eprintln!("solve: SOLVE_SET: {e}");
+                    std::process::exit(2)
+                });
                 if algo == Algorithm::Grpo {
                     config.num_envs = 16;
                 }
@@ -113,7 +124,6 @@ fn solve(env: &str, target: f64, config: TrainConfig, dir: &Path) -> Outcome {
         env: env.to_string(),
         env_options: Default::default(),
         reward_source: Some(reward),
-        race: None,
     };
     let run = Run::create(dir, setup, config).expect("the run directory can be made");
     let stop = AtomicBool::new(false);

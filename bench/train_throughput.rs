@@ -74,7 +74,9 @@ fn main() {
         },
     ];
     let root = std::env::temp_dir().join(format!("rewardgen-throughput-{}", std::process::id()));
-    println!("train_throughput: franka-push, human.rhai, one thread, {rounds} rounds of {STEPS} steps each");
+    println!(
+        "train_throughput: franka-push, human.rhai, one thread, {rounds} rounds of {STEPS} steps each"
+    );
     for round in 0..rounds {
         for (i, contestant) in contestants.iter_mut().enumerate() {
             let dir = root.join(format!("r{round}-c{i}"));
@@ -119,7 +121,6 @@ fn train(physics: FrankaPhysics, config: &TrainConfig, dir: &Path) -> u64 {
             ..EnvOptions::default()
         },
         reward_source: Some(reward),
-        race: None,
     };
     let run = Run::create(dir, setup, config.clone()).expect("the run directory can be made");
     let mut last_step = 0;

@@ -43,9 +43,18 @@ pub struct EvolveArgs {
     samples: Option<u32>,
     #[arg(long)]
     generations: Option<u32>,
-    /// Env steps each candidate trains for.
+    /// Env steps of the top rung: what the candidates promoted all the way and the final
+    /// runs train for.
     #[arg(long)]
     steps: Option<u64>,
+    /// Successive halving: one in ETA of each rung's candidates (rounded up) is promoted to
+    /// the next.
+    #[arg(long)]
+    eta: Option<u32>,
+    /// Rungs of the schedule; rung k trains to steps / eta^(rungs - 1 - k) env steps (1: every
+    /// candidate to --steps).
+    #[arg(long)]
+    rungs: Option<u32>,
     /// Seeds per reward in the final evaluation.
     #[arg(long)]
     seeds: Option<u32>,
@@ -55,12 +64,6 @@ pub struct EvolveArgs {
     /// Candidates trained at once (default: one per core).
     #[arg(long)]
     jobs: Option<usize>,
-    /// Do not stop candidates that are clearly behind the elite at half budget.
-    #[arg(long)]
-    no_racing: bool,
-    /// How far behind the elite's halfway fitness a candidate may fall before it is stopped.
-    #[arg(long)]
-    race_margin: Option<f64>,
     /// Only mutate the elite; do not recombine it with the runner-up.
     #[arg(long)]
     no_crossover: bool,
@@ -106,13 +109,13 @@ impl EvolveArgs {
             samples,
             generations,
             steps,
+            eta,
+            rungs,
             seeds,
             retries,
             jobs,
-            race_margin,
             seed
         );
-        config.racing = !self.no_racing;
         config.crossover = !self.no_crossover;
         config.train = config
             .train
@@ -145,10 +148,10 @@ impl EvolveArgs {
             ("--samples", self.samples.is_some()),
             ("--generations", self.generations.is_some()),
             ("--steps", self.steps.is_some()),
+            ("--eta", self.eta.is_some()),
+            ("--rungs", self.rungs.is_some()),
             ("--seeds", self.seeds.is_some()),
             ("--retries", self.retries.is_some()),
-            ("--race-margin", self.race_margin.is_some()),
-            ("--no-racing", self.no_racing),
             ("--no-crossover", self.no_crossover),
             ("--seed", self.seed.is_some()),
             ("--set", !self.overrides.is_empty()),
@@ -290,14 +293,38 @@ impl Observer for Display {
                     .map_or(String::new(), |e| format!(": {e}"))
             )),
             Event::Training { what, progress } => self.progress(what, progress),
-            Event::Trained(c) => {
+            Event::Rung {
+                generation,
+                rung,
+                candidates,
+                of,
+                steps,
+            } => {
+                let ids: Vec<String> = candidates.iter().map(|id| id.to_string()).collect();
+                let promoted = if rung == 0 {
+                    String::new()
+                } else {
+                    format!(", the best {} of {of} at rung {}", ids.len(), rung - 1)
+                };
                 self.say(format!(
-                    "  candidate {} (sample {}): {}, fitness {}, {} steps{}",
+                    "  generation {generation}, rung {rung}: candidates {} to {} steps{promoted}",
+                    ids.join(", "),
+                    evolve::progress::format_count(steps)
+                ));
+            }
+            Event::Trained(c) => {
+                let ended = match (c.status, c.rung) {
+                    (Status::Stopped, Some(rung)) => format!("rung {rung} done"),
+                    (Status::Trained, _) => "trained to the top rung".into(),
+                    (Status::Crashed, Some(rung)) => format!("crashed in rung {rung}"),
+                    (status, _) => status.as_str().into(),
+                };
+                self.say(format!(
+                    "  candidate {} (sample {}): {ended}, fitness {}, {} steps{}",
                     c.id,
                     c.sample,
-                    c.status.as_str(),
                     evolve::report::format_opt(c.fitness),
-                    c.steps,
+                    evolve::progress::format_count(c.steps),
                     if c.status == Status::Crashed {
                         format!("\n{}", c.error.as_deref().unwrap_or_default())
                     } else {
@@ -384,13 +411,16 @@ pub fn evolve(args: &EvolveArgs) -> Result<()> {
     };
     let generator = make_generator(&mut config, args)?;
     println!("rewardgen evolve {}: {}", config.env, generator.name());
+    let plural = evolve::report::plural;
     println!(
-        "  {} samples × {} generations × {} steps, {} final seeds, {} jobs; run: {}",
-        config.samples,
-        config.generations,
-        config.steps,
-        config.seeds,
-        config.jobs,
+        "  {} × {}, rungs of {}, {} per reward in the final evaluation, {}; {} env steps in \
+         all; run: {}",
+        plural(config.samples.into(), "sample"),
+        plural(config.generations.into(), "generation"),
+        config.schedule().describe(),
+        plural(config.seeds.into(), "seed"),
+        plural(config.jobs as u64, "job"),
+        evolve::progress::format_count(config.total_steps()),
         dir.display()
     );
     let exe = std::env::current_exe().context("cannot find the rewardgen executable")?;
@@ -426,12 +456,16 @@ fn evolve_time_stamp() -> String {
     format!("{}", evolve::unix_time())
 }
 
+/// Prints the report's final comparison and what the schedule saved.
 fn print_final(dir: &Path) -> Result<()> {
     let text = user_files::read_to_string(&dir.join("report.md"), user_files::Kind::REPORT)?;
     if let Some(start) = text.find("## Final comparison")
         && let Some(end) = text[start..].find("![")
     {
         println!("{}", text[start..start + end].trim_end());
+    }
+    if let Some(line) = text.lines().find(|l| l.starts_with("Compute saved: ")) {
+        println!("\n{line}");
     }
     Ok(())
 }
@@ -458,12 +492,9 @@ pub fn runs(dir: &Path) -> Result<()> {
                 continue;
             }
         };
-        let best = candidates
-            .iter()
-            .filter_map(|c| c.fitness)
-            .fold(None, |acc: Option<f64>, f| {
-                Some(acc.map_or(f, |a| a.max(f)))
-            });
+        let best = evolve::schedule::ranked(&candidates)
+            .first()
+            .and_then(|c| c.fitness);
         let state = if store.meta("finished")?.is_some() {
             "finished"
         } else {
@@ -506,9 +537,9 @@ fn print_progress(dir: &Path, store: &Store, config: &EvolveConfig) -> Result<()
         plural(config.seeds, "seed"),
     );
     println!(
-        "{} ({} per run, final evaluation included)",
+        "{} (rungs of {}, final evaluation included)",
         p.steps_line(),
-        evolve::progress::format_count(config.steps)
+        config.schedule().describe()
     );
     let took = evolve::progress::format_duration(elapsed);
     if p.finished {

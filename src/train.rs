@@ -47,9 +47,16 @@ pub struct TrainArgs {
     /// Model file for envs that load one (half-cheetah).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Continue a stopped run from its last checkpoint.
+    /// Physics preset of the Franka tasks: fast (the default) or reference (2 ms steps).
+    #[arg(long)]
+    physics: Option<String>,
+    /// Continue a stopped or paused run from its last checkpoint.
     #[arg(long)]
     resume: Option<PathBuf>,
+    /// Pause (with a checkpoint) once the run has taken this many env steps in all; the
+    /// learning rate still anneals over the whole run, and `--resume` continues it.
+    #[arg(long, value_name = "STEPS")]
+    until: Option<u64>,
 }
 
 impl TrainArgs {
@@ -85,20 +92,25 @@ impl TrainArgs {
 
     fn open_run(&self) -> Result<Run> {
         if let Some(dir) = &self.resume {
-            if self.env.is_some()
-                || self.reward.is_some()
-                || self.algo.is_some()
-                || self.device.is_some()
-                || !self.overrides.is_empty()
-            {
+            let given = self.run_settings_given();
+            if !given.is_empty() {
                 bail!(
-                    "--resume continues a run with its own config.toml; only --steps may be given"
+                    "--resume continues a run with its own config.toml; drop {} (only \
+                     --steps, --until and --threads apply to a resumed run)",
+                    given.join(", ")
                 );
             }
             let mut run = Run::open(dir)?;
             if let Some(steps) = self.steps {
                 run.config.train.total_steps = steps;
             }
+            if let Some(threads) = self.threads {
+                run.config.train.threads = threads;
+            }
+            run.config
+                .train
+                .validate()
+                .map_err(|e| anyhow::anyhow!("--steps or --threads: {e}"))?;
             return Ok(run);
         }
         let env = self
@@ -128,15 +140,33 @@ impl TrainArgs {
             env,
             env_options: self.env_options(),
             reward_source: self.reward.clone(),
-            race: None,
         };
         Ok(Run::create(&out, setup, config)?)
+    }
+
+    /// Flags that set what a run is, which a resumed run takes from its `config.toml`.
+    fn run_settings_given(&self) -> Vec<&'static str> {
+        [
+            ("--env", self.env.is_some()),
+            ("--reward", self.reward.is_some()),
+            ("--algo", self.algo.is_some()),
+            ("--device", self.device.is_some()),
+            ("--seed", self.seed.is_some()),
+            ("--set", !self.overrides.is_empty()),
+            ("--frame-skip", self.frame_skip.is_some()),
+            ("--model", self.model.is_some()),
+            ("--physics", self.physics.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
     }
 
     fn env_options(&self) -> EnvOptions {
         EnvOptions {
             frame_skip: self.frame_skip,
             model: self.model.clone(),
+            physics: self.physics.clone(),
         }
     }
 }
@@ -149,6 +179,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
         .context("cannot install the Ctrl-C handler")?;
     let total = run.config.train.total_steps;
+    let total = args.until.map_or(total, |until| until.min(total));
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} steps {per_sec} | {msg}")
@@ -171,7 +202,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
                 .map_or("-".into(), |v| format!("{v:.0}"))
         ));
     };
-    let end = trainer::train(&run, &stop, &mut on_update)?;
+    let end = trainer::train_until(&run, args.until, &stop, &mut on_update)?;
     bar.finish();
     match end {
         RunEnd::Finished => println!("finished: {}", run.dir.display()),
@@ -179,9 +210,10 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             "stopped and checkpointed: resume with `rewardgen train --resume {}`",
             run.dir.display()
         ),
-        RunEnd::Raced => println!(
-            "raced out: clearly behind at the racing step; see {}",
-            run.dir.join("outcome.json").display()
+        RunEnd::Paused => println!(
+            "paused and checkpointed at {} steps: continue with `rewardgen train --resume {}`",
+            run.outcome()?.map_or(0, |o| o.global_step),
+            run.dir.display()
         ),
     }
     Ok(())

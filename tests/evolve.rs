@@ -263,6 +263,11 @@ fn the_language_model_path_end_to_end_then_replay() {
         "Estimated cost: $0.0016",
         "failed_check",
         "no_code",
+        // One sample a generation: it is promoted to the top rung, ceil(1 / 4) = 1.
+        "| 0 | 512 | 2 | 2 |",
+        "| 1 | 2,048 | 2 | 2 |",
+        "Compute saved: 0.0% (4,096 env steps trained by 2 candidates",
+        "The generator recorded no operators",
     ] {
         assert!(
             report.contains(needle),
@@ -336,8 +341,21 @@ fn the_language_model_path_end_to_end_then_replay() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The env steps of each row of a candidate's `metrics.jsonl`.
+fn logged_steps(run: &Path, id: i64) -> Vec<f64> {
+    std::fs::read_to_string(run.join(format!("candidates/c{id:04}/metrics.jsonl")))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["global_step"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect()
+}
+
 #[test]
-fn a_killed_run_resumes_without_retraining_and_finishes_with_every_candidate() {
+fn a_killed_run_resumes_mid_rung_without_retraining_and_reports_its_schedule() {
     let dir = scratch_dir("evolve-kill");
     let run = dir.join("run");
     let mut args = vec![
@@ -359,14 +377,13 @@ fn a_killed_run_resumes_without_retraining_and_finishes_with_every_candidate() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Kill it once the first candidate is trained and the second is training.
-    let first = run.join("candidates/c0001/metrics.jsonl");
-    let second = run.join("candidates/c0002/metrics.jsonl");
+    // Kill it once both candidates of generation 0 have finished rung 0 (one update of 512
+    // steps) and the promoted one is training on to rung 1.
     let deadline = Instant::now() + Duration::from_secs(300);
-    let trained_first = || {
+    let both_at_rung_0 = || {
         Store::open(&run.join("evolve.db"))
-            .and_then(|s| s.candidates())
-            .is_ok_and(|c| c.iter().any(|c| c.id == 1 && c.status == Status::Trained))
+            .and_then(|s| s.generation_candidates(0))
+            .is_ok_and(|c| c.len() == 2 && c.iter().all(|c| c.rung == Some(0)))
     };
     loop {
         assert!(Instant::now() < deadline, "the run never got going");
@@ -374,8 +391,8 @@ fn a_killed_run_resumes_without_retraining_and_finishes_with_every_candidate() {
             child.try_wait().unwrap().is_none(),
             "the run ended before the kill"
         );
-        let lines = std::fs::read_to_string(&second).map_or(0, |t| t.lines().count());
-        if lines >= 1 && trained_first() {
+        let resumed = [1, 2].iter().any(|id| logged_steps(&run, *id).len() >= 2);
+        if resumed && both_at_rung_0() {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -383,13 +400,30 @@ fn a_killed_run_resumes_without_retraining_and_finishes_with_every_candidate() {
     // SIGKILL: no cleanup at all.
     child.kill().unwrap();
     child.wait().unwrap();
-    let first_before = std::fs::read_to_string(&first).unwrap();
-    let first_modified = std::fs::metadata(&first).unwrap().modified().unwrap();
-    // `show` tells how far the killed run got: one candidate of four, no final run, part of
-    // the 2 × 2 × 2048 + 3 × 1 × 2048 steps, and that it is not finished.
+    let store = Store::open(&run.join("evolve.db")).unwrap();
+    let at_kill = store.generation_candidates(0).unwrap();
+    let promoted = at_kill
+        .iter()
+        .find(|c| c.status == Status::Pending)
+        .expect("the promoted candidate was training")
+        .id;
+    let stopped = at_kill
+        .iter()
+        .find(|c| c.status == Status::Stopped)
+        .expect("the other stopped at rung 0");
+    assert_eq!((stopped.rung, stopped.steps), (Some(0), 512));
+    assert_eq!(stopped.rung_results.len(), 1);
+    let stopped_metrics = run.join(format!("candidates/c{:04}/metrics.jsonl", stopped.id));
+    let before = std::fs::read_to_string(&stopped_metrics).unwrap();
+    let modified = std::fs::metadata(&stopped_metrics)
+        .unwrap()
+        .modified()
+        .unwrap();
+    // `show` tells how far the killed run got: both candidates of generation 0 have their
+    // rung-0 result, no final run, part of the 2 × (2 × 512 + 1 × 1536) + 3 × 1 × 2048 steps.
     let shown = stdout(&rewardgen(&["show", run.to_str().unwrap()]));
     assert!(
-        shown.contains("candidates 1/4, final runs 0/3") && shown.contains("/14,336 ("),
+        shown.contains("candidates 2/4, final runs 0/3") && shown.contains("/11,264 ("),
         "{shown}"
     );
     assert!(shown.contains("not finished"), "{shown}");
@@ -397,36 +431,86 @@ fn a_killed_run_resumes_without_retraining_and_finishes_with_every_candidate() {
     let output = rewardgen(&["evolve", "--resume", run.to_str().unwrap()]);
     let text = stdout(&output);
     assert!(text.contains("finished"), "{text}");
-    let store = Store::open(&run.join("evolve.db")).unwrap();
+    assert!(text.contains("Compute saved: 37.5%"), "{text}");
     let candidates = store.candidates().unwrap();
     assert_eq!(
         candidates.len(),
         4,
         "2 samples × 2 generations, none lost or doubled"
     );
-    assert!(
-        candidates
+    // Each generation: one candidate trained to the top rung, the other stopped at rung 0.
+    for generation in [0, 1] {
+        let mut statuses: Vec<(Status, Option<u32>)> = candidates
             .iter()
-            .all(|c| c.status == Status::Trained || c.status == Status::Raced)
-    );
-    // The finished candidate was not trained again.
-    assert_eq!(std::fs::read_to_string(&first).unwrap(), first_before);
+            .filter(|c| c.generation == generation)
+            .map(|c| (c.status, c.rung))
+            .collect();
+        statuses.sort_by_key(|(s, _)| s.as_str());
+        assert_eq!(
+            statuses,
+            vec![(Status::Stopped, Some(0)), (Status::Trained, Some(1))],
+            "generation {generation}"
+        );
+    }
+    let top = candidates.iter().find(|c| c.id == promoted).unwrap();
+    assert_eq!(top.status, Status::Trained);
     assert_eq!(
-        std::fs::metadata(&first).unwrap().modified().unwrap(),
-        first_modified
+        top.rung_results.iter().map(|r| r.steps).collect::<Vec<_>>(),
+        vec![512, 2048]
     );
-    // The interrupted one continued from its checkpoint to the full budget, each update once.
-    let steps: Vec<f64> = std::fs::read_to_string(&second)
+    // The stopped candidate was not trained again.
+    assert_eq!(std::fs::read_to_string(&stopped_metrics).unwrap(), before);
+    assert_eq!(
+        std::fs::metadata(&stopped_metrics)
+            .unwrap()
+            .modified()
+            .unwrap(),
+        modified
+    );
+    // The promoted one continued from its checkpoint to the top rung, each update once.
+    assert_eq!(
+        logged_steps(&run, promoted),
+        vec![512.0, 1024.0, 1536.0, 2048.0]
+    );
+    // The elite of generation 1 is a top-rung candidate, ranked above any stopped one.
+    let elite = store.finished_generations().unwrap()[1].1.unwrap();
+    assert_eq!(store.candidate(elite).unwrap().status, Status::Trained);
+    // The report's schedule: 4 candidates at 512, 2 resumed to 2048; 2 × 512 + 2 × 2048 of
+    // 4 × 2048 candidate steps trained.
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    for needle in [
+        "## Schedule",
+        "Successive halving with eta 4",
+        "| 0 | 512 | 4 | 4 |",
+        "| 1 | 2,048 | 2 | 2 |",
+        "Compute saved: 37.5% (5,120 env steps trained by 4 candidates, against 8,192 had each \
+         trained to the top rung's 2,048)",
+        "over the candidates that reached the top rung: n/a (2 candidates reached the top rung; \
+         it needs 3)",
+        "rungs of 512 / 2,048 env steps (eta 4)",
+        "| stopped | 0 |",
+        "| trained | 1 |",
+        "## Generator operators",
+        "| operator | candidates | trained to the top rung | new elites |",
+    ] {
+        assert!(
+            report.contains(needle),
+            "no '{needle}' in report.md:\n{report}"
+        );
+    }
+    // Every offline candidate records the operators that made it, and the report counts
+    // each new elite's.
+    assert!(candidates.iter().all(|c| !c.operators.is_empty()));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
+    let credited: u64 = json["operators"]
+        .as_array()
         .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["global_step"]
-                .as_f64()
-                .unwrap()
-        })
-        .collect();
-    assert_eq!(steps, vec![512.0, 1024.0, 1536.0, 2048.0]);
-    assert!(run.join("report.md").exists());
+        .iter()
+        .map(|o| o["new_elites"].as_u64().unwrap())
+        .sum();
+    assert!(credited >= 1, "{}", json["operators"]);
+    assert_eq!(json["schedule"]["savings"]["trained_steps"], 5120);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -451,7 +535,8 @@ fn show_prints_the_candidates_and_the_step_budget_of_a_finished_run() {
     // 1 candidate and 3 rewards × 1 seed final runs, 2048 steps each.
     for needle in [
         "candidates 1/1, final runs 3/3 (1 sample × 1 generation; 3 rewards × 1 seed)",
-        "steps 8,192/8,192 (100%) (2,048 per run, final evaluation included)",
+        "steps 8,192/8,192 (100%) (rungs of 512 / 2,048 env steps (eta 4), final evaluation \
+         included)",
         "finished, took ",
     ] {
         assert!(shown.contains(needle), "no '{needle}' in:\n{shown}");
@@ -569,7 +654,7 @@ fn the_offline_main_job_runs_from_a_directory_outside_the_checkout_with_both_bas
         "--generations",
         "1",
     ];
-    args.extend_from_slice(&common::TINY[..12]);
+    args.extend_from_slice(&TINY[..TINY.len() - 2]);
     args.extend_from_slice(&["--out", "run"]);
     stdout(&common::rewardgen_in(&here, &args));
     let report = std::fs::read_to_string(here.join("run/report.md")).unwrap();

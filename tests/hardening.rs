@@ -179,9 +179,10 @@ fn out_of_range_evolve_settings_are_refused() {
             &["--generations", "100000"],
             &["--generations must be at most"],
         ),
+        (&["--eta", "1"], &["--eta must be at least 2"]),
         (
-            &["--race-margin", "nan"],
-            &["--race-margin must be a finite number"],
+            &["--steps", "4096", "--rungs", "3"],
+            &["the lowest rung", "less than one rollout", "fewer --rungs"],
         ),
         (
             &["--set", "target_kl=nan"],

@@ -185,3 +185,61 @@ fn franka_push_starts_from_its_own_rollout_size_and_a_config_file_applies_over_i
         "{err}"
     );
 }
+
+#[test]
+fn until_pauses_a_run_that_resume_continues_and_resume_refuses_what_it_would_ignore() {
+    let dir = scratch_dir("train-until").join("run");
+    let out = dir.to_str().unwrap();
+    let mut args = vec![
+        "train",
+        "--env",
+        "franka-reach",
+        "--steps",
+        "512",
+        "--until",
+        "200",
+        "--out",
+        out,
+    ];
+    args.extend(SMALL);
+    // 200 is reached by the second update of 2 × 64 steps.
+    assert!(stdout(&rewardgen(&args)).contains("paused and checkpointed at 256 steps"));
+    let outcome: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("outcome.json")).unwrap()).unwrap();
+    assert_eq!(outcome["end"], "paused");
+    assert_eq!(outcome["global_step"], 256);
+    let metrics = || std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics().lines().count(), 2);
+    // The learning rate anneals over the run's 512 steps, not the 200 it paused at.
+    let first: serde_json::Value = serde_json::from_str(metrics().lines().nth(1).unwrap()).unwrap();
+    let lr = first["charts/learning_rate"].as_f64().unwrap();
+    assert!((lr - 3e-4 * (1.0 - 128.0 / 512.0)).abs() < 1e-12, "{lr}");
+
+    for (flag, value) in [
+        ("--seed", "7"),
+        ("--frame-skip", "5"),
+        ("--set", "learning_rate=1e-3"),
+        ("--env", "franka-push"),
+    ] {
+        let err = stderr_of_failure(&rewardgen(&["train", "--resume", out, flag, value]));
+        assert!(
+            err.contains(&format!("drop {flag}")) && err.contains("own config.toml"),
+            "{flag}: {err}"
+        );
+    }
+    assert_eq!(
+        metrics().lines().count(),
+        2,
+        "a refused resume trains nothing"
+    );
+    assert!(stdout(&rewardgen(&["train", "--resume", out, "--threads", "1"])).contains("finished"));
+    let steps: Vec<f64> = metrics()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["global_step"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(steps, vec![128.0, 256.0, 384.0, 512.0]);
+}

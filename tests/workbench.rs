@@ -118,6 +118,16 @@ fn the_workbench_serves_exports_and_plays_in_a_real_browser() {
     assert!(overview.contains("id=\"generation-table\""), "{overview}");
     assert!(overview.contains(&format!("c{id}")));
     assert!(overview.contains("fitness-data"));
+    // Each candidate's rung, and the schedule with what it saved.
+    for needle in [
+        "id=\"schedule-table\"",
+        "stopped at rung 0",
+        "trained to the top rung",
+        "Compute saved: ",
+        "id=\"operator-table\"",
+    ] {
+        assert!(overview.contains(needle), "no '{needle}' in {overview}");
+    }
     let (status, body) = get(&url, &format!("/candidate/{id}"));
     assert_eq!(status, 200);
     let page = text(&body);
@@ -127,6 +137,8 @@ fn the_workbench_serves_exports_and_plays_in_a_real_browser() {
         "rollout-data",
         "curves-data",
         "id=\"reply\"",
+        "id=\"rung-results\"",
+        "rung 1: fitness",
     ] {
         assert!(page.contains(needle), "candidate page lacks {needle}");
     }

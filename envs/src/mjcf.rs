@@ -280,7 +280,7 @@ mod tests {
         }
         let options = EnvOptions {
             frame_skip: Some(100_000_000),
-            model: None,
+            ..EnvOptions::default()
         };
         for name in ["franka-reach", "franka-push", "quadruped-walk"] {
             let err = crate::make(name, &options).err().unwrap().to_string();

@@ -1,6 +1,4 @@
-use envs::{
-    EnvOptions, FrankaConfig, FrankaPhysics, FrankaPush, FrankaReach, TaskEnv, make,
-};
+use envs::{EnvOptions, FrankaConfig, FrankaPhysics, FrankaPush, FrankaReach, TaskEnv, make};
 use rl_env::Env;
 
 /// Runs the env's scripted controller for `episodes` seeds; returns the success rate.
@@ -32,7 +30,10 @@ fn scripted_pusher_solves_at_least_95_percent_of_seeds_under_either_physics() {
         let mut env = FrankaPush::new(FrankaConfig::with_physics(physics)).unwrap();
         let rate = scripted_success_rate(&mut env, 40);
         println!("{physics:?}: scripted push success {rate}");
-        assert!(rate >= 0.95, "{physics:?}: scripted push success rate {rate}");
+        assert!(
+            rate >= 0.95,
+            "{physics:?}: scripted push success rate {rate}"
+        );
     }
 }
 
@@ -90,7 +91,11 @@ fn a_fixed_push_moves_the_box_as_far_under_the_fast_physics_as_under_the_referen
 
 #[test]
 fn physics_presets_set_the_timestep_and_keep_40_ms_actions() {
-    for (name, dt) in [(None, 0.008), (Some("fast"), 0.008), (Some("reference"), 0.002)] {
+    for (name, dt) in [
+        (None, 0.008),
+        (Some("fast"), 0.008),
+        (Some("reference"), 0.002),
+    ] {
         let options = EnvOptions {
             physics: name.map(str::to_string),
             ..EnvOptions::default()
@@ -107,9 +112,15 @@ fn physics_presets_set_the_timestep_and_keep_40_ms_actions() {
         ..EnvOptions::default()
     };
     let message = make("franka-push", &bad).err().unwrap().to_string();
-    assert!(message.contains("fast, reference") && message.contains("'slow'"), "{message}");
+    assert!(
+        message.contains("fast, reference") && message.contains("'slow'"),
+        "{message}"
+    );
     let message = make("quadruped-walk", &bad).err().unwrap().to_string();
-    assert!(message.contains("only franka-reach and franka-push"), "{message}");
+    assert!(
+        message.contains("only franka-reach and franka-push"),
+        "{message}"
+    );
 }
 
 #[test]

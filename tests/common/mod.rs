@@ -45,10 +45,16 @@ pub fn scratch_dir(test: &str) -> PathBuf {
     dir
 }
 
-/// A tiny evolve budget: 2048 steps per candidate in rollouts of 4 × 128, one seed.
-pub const TINY: [&str; 14] = [
+/// A tiny evolve budget in rollouts of 4 × 128: rungs of 512 and 2048 steps (the best
+/// quarter of each generation's candidates, rounded up, resumed to the top), one seed. The
+/// last two are `--rewards DIR`.
+pub const TINY: [&str; 18] = [
     "--steps",
     "2048",
+    "--rungs",
+    "2",
+    "--eta",
+    "4",
     "--seeds",
     "1",
     "--set",

@@ -1,18 +1,21 @@
-//! The loop: sample programs, check them, train them in parallel, score them by the task's own
-//! measure, reflect, select, repeat; then retrain the best, human and sparse rewards with
+//! The loop: sample programs, check them, train them in parallel rung by rung (successive
+//! halving, [`crate::schedule`]), score them by the task's own measure, reflect, select, repeat; then retrain the best, human and sparse rewards with
 //! several seeds and write the report. Every step is in the run store, so a run stopped at any
 //! point (even by `kill -9`) resumes without losing or retraining a finished candidate.
 
 use crate::config::EvolveConfig;
 use crate::extract::extract_code;
-use crate::fitness::{self, race_rule};
+use crate::fitness;
 use crate::generator::{Generator, SampleRequest};
 use crate::jobs::{Job, JobEvent, JobExit, run_jobs};
 use crate::library;
 use crate::progress::{self, RunProgress};
 use crate::prompts::Prompts;
 use crate::reflection::Reflection;
-use crate::store::{Candidate, FinalRun, LlmCall, NewCandidate, Status, Store, TrainingResult};
+use crate::schedule::{self, Schedule};
+use crate::store::{
+    Candidate, FinalRun, LlmCall, NewCandidate, RungResult, Status, Store, TrainingResult,
+};
 use crate::{DATABASE_FILE, EvolveError, report};
 use envs::{EnvOptions, TaskSpec};
 use llm::Message;
@@ -40,7 +43,17 @@ pub enum Event<'a> {
         what: &'a str,
         progress: &'a RunProgress,
     },
-    /// A candidate finished training (or was raced out, or crashed).
+    /// A rung of a generation begins: the `candidates` (ids) that entered it train to `steps`
+    /// env steps (past the lowest rung, resuming from their checkpoints); `of` is how many
+    /// entered the rung below.
+    Rung {
+        generation: u32,
+        rung: usize,
+        candidates: &'a [i64],
+        of: usize,
+        steps: u64,
+    },
+    /// A candidate's training to a rung ended (trained to it, or crashed).
     Trained(&'a Candidate),
     /// A generation ended with this elite, and the video of its policy (or why there is
     /// none).
@@ -97,7 +110,7 @@ pub fn read_config(dir: &Path) -> Result<EvolveConfig, EvolveError> {
     let text = store
         .meta("config")?
         .ok_or_else(|| EvolveError::Store(format!("{}: the run has no config", db.display())))?;
-    serde_json::from_str(&text)
+    EvolveConfig::from_json(&text)
         .map_err(|e| EvolveError::Store(format!("{}: config: {e}", db.display())))
 }
 
@@ -234,16 +247,10 @@ impl Evolution {
         Ok(Some(out))
     }
 
-    /// Candidates with a fitness, best first.
+    /// Candidates with a fitness, best first ([`schedule::ranked`]).
     fn ranked(&self) -> Result<Vec<Candidate>, EvolveError> {
-        let mut trained: Vec<Candidate> = self
-            .store
-            .candidates()?
-            .into_iter()
-            .filter(|c| c.status.has_fitness())
-            .collect();
-        trained.sort_by(|a, b| fitness::rank((a.fitness, a.tiebreak), (b.fitness, b.tiebreak)));
-        Ok(trained)
+        let candidates = self.store.candidates()?;
+        Ok(schedule::ranked(&candidates).into_iter().cloned().collect())
     }
 
     /// The elite, and the runner-up with different code when crossover is on.
@@ -397,6 +404,7 @@ impl Evolution {
                     completion_tokens: reply.usage.completion_tokens,
                     status,
                     error: error.as_deref(),
+                    operators: &reply.operators,
                 })?;
                 observer.event(Event::Sampled(&self.store.candidate(id)?));
                 let Some(error) = error else { break };
@@ -408,13 +416,7 @@ impl Evolution {
     }
 
     /// Prepares a training run directory (once; a resumed run reuses it).
-    fn prepare_run(
-        &self,
-        dir: &Path,
-        code: &str,
-        seed: u64,
-        race: Option<trainer::RaceRule>,
-    ) -> Result<(), EvolveError> {
+    fn prepare_run(&self, dir: &Path, code: &str, seed: u64) -> Result<(), EvolveError> {
         if dir.join("config.toml").exists() {
             return Ok(());
         }
@@ -424,36 +426,22 @@ impl Evolution {
             env: self.config.env.clone(),
             env_options: EnvOptions::default(),
             reward_source: Some(source),
-            race,
         };
         Run::create(dir, setup, self.config.train_config(seed))?;
         Ok(())
     }
 
-    /// The race rule new candidates get: the elite's fitness at half the budget, less the
-    /// margin.
-    fn race_for(&self) -> Result<Option<trainer::RaceRule>, EvolveError> {
-        if !self.config.racing {
-            return Ok(None);
-        }
-        let halfway = self
-            .ranked()?
-            .into_iter()
-            .next()
-            .and_then(|elite| elite.halfway);
-        Ok(halfway.map(|at_half| {
-            race_rule(
-                &self.spec.fitness,
-                self.config.steps / 2,
-                at_half,
-                self.config.race_margin,
-            )
-        }))
-    }
-
-    /// What a finished training process gave. Unreadable results make the run `crashed`;
-    /// a process that ended because the loop is stopping stays `pending`, to resume.
-    fn read_training(&self, dir: &Path, exit: &JobExit, stopping: bool) -> TrainingOutcome {
+    /// What a finished training process gave, scored at `rung_steps` (its rung's steps). A
+    /// run that paused at its rung is `stopped` there until promoted; unreadable results make
+    /// it `crashed`; a process that ended because the loop is stopping stays `pending`, to
+    /// resume.
+    fn read_training(
+        &self,
+        dir: &Path,
+        exit: &JobExit,
+        stopping: bool,
+        rung_steps: u64,
+    ) -> TrainingOutcome {
         let read =
             || -> Result<(Vec<trainer::metrics::MetricsRow>, Option<RunEnd>), EvolveError> {
                 let run = Run::open(dir)?;
@@ -470,7 +458,7 @@ impl Evolution {
         };
         let status = match end {
             Some(RunEnd::Finished) => Status::Trained,
-            Some(RunEnd::Raced) => Status::Raced,
+            Some(RunEnd::Paused) => Status::Stopped,
             Some(RunEnd::Stopped) => Status::Pending,
             None if stopping => Status::Pending,
             None => Status::Crashed,
@@ -484,7 +472,6 @@ impl Evolution {
                 status,
                 error: (status == Status::Crashed).then_some(error),
                 fitness: None,
-                halfway: None,
                 task_measure: None,
                 tiebreak: None,
                 steps,
@@ -492,14 +479,15 @@ impl Evolution {
                 rows,
             };
         }
+        // All the rows, as the run paused at its rung (or ended at the top).
         let spec = &self.spec.fitness;
+        let scored = fitness::rows_through(&rows, rung_steps);
         TrainingOutcome {
             status,
             error: None,
-            fitness: fitness::fitness(&rows, spec),
-            halfway: fitness::fitness_at(&rows, spec, self.config.steps / 2),
-            task_measure: fitness::task_measure(&rows, spec),
-            tiebreak: fitness::tiebreak(&rows, spec),
+            fitness: fitness::fitness(scored, spec),
+            task_measure: fitness::task_measure(scored, spec),
+            tiebreak: fitness::tiebreak(scored, spec),
             steps,
             reflection: Some(Reflection::from_metrics(&rows, spec).to_text()),
             rows,
@@ -531,60 +519,110 @@ impl Evolution {
                 }
                 JobEvent::Done { index, exit } => {
                     let stopping = stop.load(Ordering::Relaxed);
-                    let outcome = self.read_training(&jobs[index].dir, &exit, stopping);
+                    let job = &jobs[index];
+                    let rung_steps = job.until.unwrap_or(self.config.steps);
+                    let outcome = self.read_training(&job.dir, &exit, stopping, rung_steps);
                     record(index, outcome, observer)
                 }
             },
         )
     }
 
-    /// Trains the generation's checked candidates, recording each as it ends; `Ok(false)`
-    /// when stopped.
+    /// Trains the generation's checked candidates rung by rung, recording each as it ends:
+    /// every one to the lowest rung, then the promoted ones of each rung on from their
+    /// checkpoints to the next ([`schedule::rung_members`]). Candidates that finished a rung
+    /// before a stop are not trained again. `Ok(false)` when stopped.
     fn train_generation(
         &mut self,
         generation: u32,
         observer: &mut dyn Observer,
         stop: &AtomicBool,
     ) -> Result<bool, EvolveError> {
-        let pending: Vec<Candidate> = self
-            .store
-            .generation_candidates(generation)?
-            .into_iter()
-            .filter(|c| c.status == Status::Pending)
-            .collect();
-        let race = self.race_for()?;
+        let schedule = self.config.schedule();
+        for rung in 0..schedule.rung_steps.len() {
+            let candidates = self.store.generation_candidates(generation)?;
+            let rungs = schedule::rung_members(&candidates, &schedule);
+            let Some(entrants) = rungs.get(rung) else {
+                return Err(EvolveError::Schedule(format!(
+                    "generation {generation}: rung {rung} is not decided although rung {} \
+                     has ended",
+                    rung.saturating_sub(1)
+                )));
+            };
+            let todo: Vec<Candidate> = entrants
+                .iter()
+                .filter(|c| !c.finished_rung(rung))
+                .map(|c| (*c).clone())
+                .collect();
+            if todo.is_empty() {
+                continue;
+            }
+            let ids: Vec<i64> = entrants.iter().map(|c| c.id).collect();
+            observer.event(Event::Rung {
+                generation,
+                rung,
+                candidates: &ids,
+                of: rung
+                    .checked_sub(1)
+                    .map_or(ids.len(), |below| rungs[below].len()),
+                steps: schedule.rung_steps[rung],
+            });
+            if !self.train_rung(generation, rung, &schedule, &todo, observer, stop)? {
+                return Ok(false);
+            }
+            // A training process interrupted from outside the loop ends without a result.
+            let mut unfinished = Vec::new();
+            for candidate in &todo {
+                if !self.store.candidate(candidate.id)?.finished_rung(rung) {
+                    unfinished.push(candidate.id.to_string());
+                }
+            }
+            if !unfinished.is_empty() {
+                return Err(EvolveError::Schedule(format!(
+                    "generation {generation}, rung {rung}: the training of candidate {} was \
+                     stopped from outside the loop and has no result; continue with --resume",
+                    unfinished.join(", ")
+                )));
+            }
+        }
+        Ok(true)
+    }
+
+    /// Trains `todo`, candidates of one rung, to that rung; `Ok(false)` when stopped.
+    fn train_rung(
+        &self,
+        generation: u32,
+        rung: usize,
+        schedule: &Schedule,
+        todo: &[Candidate],
+        observer: &mut dyn Observer,
+        stop: &AtomicBool,
+    ) -> Result<bool, EvolveError> {
         let mut jobs = Vec::new();
-        for candidate in &pending {
+        for candidate in todo {
             let rel = format!("candidates/c{:04}", candidate.id);
             let dir = self.dir.join(&rel);
             let code = candidate.code.as_deref().unwrap_or_default();
-            self.prepare_run(&dir, code, self.config.seed, race.clone())?;
+            self.prepare_run(&dir, code, self.config.seed)?;
             self.store.set_run_dir(candidate.id, &rel)?;
-            jobs.push(Job { dir });
+            if candidate.status != Status::Pending {
+                self.store.set_status(candidate.id, Status::Pending)?;
+            }
+            jobs.push(Job {
+                dir,
+                until: schedule.until(rung),
+            });
         }
         let store = &self.store;
         self.train_jobs(
-            &format!("generation {generation}"),
+            &format!("generation {generation}, rung {rung}"),
             &jobs,
             observer,
             stop,
             &mut |index, outcome, observer| {
-                let id = pending[index].id;
-                store.set_training_result(
-                    id,
-                    &TrainingResult {
-                        status: outcome.status,
-                        error: outcome.error.as_deref(),
-                        fitness: outcome.fitness,
-                        halfway: outcome.halfway,
-                        task_measure: outcome.task_measure,
-                        tiebreak: outcome.tiebreak,
-                        steps: outcome.steps,
-                        reflection: outcome.reflection.as_deref(),
-                    },
-                    &outcome.rows,
-                )?;
-                observer.event(Event::Trained(&store.candidate(id)?));
+                let candidate = &todo[index];
+                record_rung(store, candidate, rung, &outcome)?;
+                observer.event(Event::Trained(&store.candidate(candidate.id)?));
                 Ok(())
             },
         )
@@ -631,8 +669,8 @@ impl Evolution {
                 let dir = self.dir.join(&rel);
                 std::fs::create_dir_all(self.dir.join("final"))
                     .map_err(|e| EvolveError::io(&dir, e))?;
-                self.prepare_run(&dir, &code, seed, None)?;
-                jobs.push(Job { dir });
+                self.prepare_run(&dir, &code, seed)?;
+                jobs.push(Job { dir, until: None });
                 runs.push((label, seed, rel));
             }
         }
@@ -687,12 +725,66 @@ impl Evolution {
 type RecordOutcome<'a> =
     dyn FnMut(usize, TrainingOutcome, &mut dyn Observer) -> Result<(), EvolveError> + 'a;
 
+/// Stores what a candidate's training to `rung` gave: a result at the rung (trained or
+/// stopped there), a crash in it, or, when the loop is stopping, only the steps and metrics
+/// so far (the candidate stays at its last rung, pending).
+fn record_rung(
+    store: &Store,
+    candidate: &Candidate,
+    rung: usize,
+    outcome: &TrainingOutcome,
+) -> Result<(), EvolveError> {
+    let mut rung_results = candidate.rung_results.clone();
+    let ended = outcome.status != Status::Pending;
+    if ended {
+        rung_results.truncate(rung);
+    }
+    if outcome.status.has_fitness() {
+        rung_results.push(RungResult {
+            steps: outcome.steps,
+            fitness: outcome.fitness,
+            tiebreak: outcome.tiebreak,
+        });
+    }
+    let (now_at, fitness, task_measure, tiebreak, reflection) = if ended {
+        (
+            Some(rung as u32),
+            outcome.fitness,
+            outcome.task_measure,
+            outcome.tiebreak,
+            outcome.reflection.as_deref(),
+        )
+    } else {
+        (
+            candidate.rung,
+            candidate.fitness,
+            candidate.task_measure,
+            candidate.tiebreak,
+            candidate.reflection.as_deref(),
+        )
+    };
+    store.set_training_result(
+        candidate.id,
+        &TrainingResult {
+            status: outcome.status,
+            error: outcome.error.as_deref(),
+            rung: now_at,
+            rung_results: &rung_results,
+            fitness,
+            task_measure,
+            tiebreak,
+            steps: outcome.steps,
+            reflection,
+        },
+        &outcome.rows,
+    )
+}
+
 /// What reading a finished training run gave.
 struct TrainingOutcome {
     status: Status,
     error: Option<String>,
     fitness: Option<f64>,
-    halfway: Option<f64>,
     task_measure: Option<f64>,
     tiebreak: Option<f64>,
     steps: u64,

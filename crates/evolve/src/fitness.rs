@@ -3,7 +3,6 @@
 
 use envs::Fitness;
 use serde::Serialize;
-use trainer::RaceRule;
 use trainer::metrics::{MetricsRow, window_mean};
 
 /// Fitness averages the last fifth of a run's checkpoints, not a single lucky one.
@@ -51,26 +50,14 @@ fn signed(measure: f64, spec: &Fitness) -> f64 {
     }
 }
 
-/// Fitness as it stood at `step`: over the rows up to the first one that reaches it, the
-/// rows the trainer's race check sees. Racing compares candidates at the same step this way.
-pub fn fitness_at(rows: &[MetricsRow], spec: &Fitness, step: u64) -> Option<f64> {
+/// The rows of a run as it stood at `step`: up to the first one that reaches it, where a run
+/// trained until `step` pauses. A rung's fitness is read from these.
+pub fn rows_through(rows: &[MetricsRow], step: u64) -> &[MetricsRow] {
     let reached = rows
         .iter()
         .position(|row| row.get("global_step").is_some_and(|s| *s >= step as f64))
         .map_or(rows.len(), |i| i + 1);
-    fitness(&rows[..reached], spec)
-}
-
-/// The race rule for a candidate: at `at_step`, stop unless its fitness reaches the elite's
-/// fitness at the same step minus `margin`.
-pub fn race_rule(spec: &Fitness, at_step: u64, elite_halfway: f64, margin: f64) -> RaceRule {
-    RaceRule {
-        at_step,
-        metric: metric_key(spec),
-        higher_is_better: spec.higher_is_better,
-        threshold: elite_halfway - margin,
-        window: FITNESS_WINDOW,
-    }
+    &rows[..reached]
 }
 
 /// Mean and 95% confidence half-width (Student's t) of a sample.
@@ -173,12 +160,14 @@ mod tests {
     #[test]
     fn fitness_at_a_step_ignores_later_rows() {
         let r = rows(&[0.1, 0.2, 0.3, 0.4, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9]);
+        let at = |step| fitness(rows_through(&r, step), &Fitness::success_rate(None));
         // Up to step 500: rows 0.1..0.9 (5 rows), last fifth is the last row.
-        assert_eq!(fitness_at(&r, &Fitness::success_rate(None), 500), Some(0.9));
-        // 350 is first reached by the row at 400, which the trainer's check includes.
-        assert_eq!(fitness_at(&r, &Fitness::success_rate(None), 350), Some(0.4));
-        assert_eq!(fitness_at(&r, &Fitness::success_rate(None), 50), Some(0.1));
-        assert_eq!(fitness_at(&[], &Fitness::success_rate(None), 50), None);
+        assert_eq!(at(500), Some(0.9));
+        // 350 is first reached by the row at 400, where a run trained until 350 pauses.
+        assert_eq!(at(350), Some(0.4));
+        assert_eq!(at(50), Some(0.1));
+        assert_eq!(rows_through(&r, 5000).len(), 10);
+        assert!(rows_through(&[], 50).is_empty());
     }
 
     #[test]
@@ -233,15 +222,5 @@ mod tests {
         assert!((human_normalized(0.8, 0.6, 0.2).unwrap() - 1.5).abs() < 1e-12);
         assert_eq!(human_normalized(0.2, 0.6, 0.2), Some(0.0));
         assert_eq!(human_normalized(0.5, 0.3, 0.3), None);
-    }
-
-    #[test]
-    fn race_rule_scores_like_fitness() {
-        let spec = Fitness::error("tracking_error");
-        let rule = race_rule(&spec, 500, -0.2, 0.25);
-        assert!((rule.threshold + 0.45).abs() < 1e-12);
-        // Error 0.3 → score -0.3 ≥ -0.45: kept. Error 0.6 → -0.6: raced.
-        assert!(rule.score(&rows(&[0.3])).unwrap() >= rule.threshold);
-        assert!(rule.score(&rows(&[0.6])).unwrap() < rule.threshold);
     }
 }

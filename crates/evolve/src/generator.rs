@@ -34,6 +34,9 @@ pub struct Reply {
     pub text: String,
     pub usage: Usage,
     pub call: Option<CallRecord>,
+    /// The operators that made the program, in the order applied, when the generator has
+    /// them ([`offline::OPERATORS`]); empty for a language model.
+    pub operators: Vec<String>,
 }
 
 /// Anything that writes reward programs.
@@ -77,6 +80,7 @@ impl Generator for LlmGenerator {
                 attempts: completion.attempts,
                 seconds: completion.seconds,
             }),
+            operators: Vec::new(),
         })
     }
 }
@@ -169,6 +173,7 @@ impl Generator for OfflineGenerator {
             text,
             usage: Usage::default(),
             call: None,
+            operators: proposal.operators.iter().map(|o| o.to_string()).collect(),
         })
     }
 }
@@ -178,7 +183,8 @@ impl Generator for OfflineGenerator {
 pub struct ReplayGenerator {
     source: String,
     generator: String,
-    replies: BTreeMap<(u32, u32, u32), String>,
+    /// Each attempt's reply and the operators recorded with it.
+    replies: BTreeMap<(u32, u32, u32), (String, Vec<String>)>,
 }
 
 impl ReplayGenerator {
@@ -195,7 +201,7 @@ impl ReplayGenerator {
         let replies = store
             .candidates()?
             .into_iter()
-            .map(|c| ((c.generation, c.sample, c.attempt), c.reply))
+            .map(|c| ((c.generation, c.sample, c.attempt), (c.reply, c.operators)))
             .collect();
         let generator = store.meta("generator")?.unwrap_or_default();
         Ok(Self {
@@ -213,7 +219,7 @@ impl Generator for ReplayGenerator {
 
     fn reply(&mut self, request: &SampleRequest) -> Result<Reply, EvolveError> {
         let key = (request.generation, request.sample, request.attempt);
-        let text = self.replies.get(&key).cloned().ok_or_else(|| {
+        let (text, operators) = self.replies.get(&key).cloned().ok_or_else(|| {
             EvolveError::Generator(format!(
                 "the replayed run {} has no reply for generation {}, sample {}, attempt {}; \
                  replay with the same --samples, --generations and --retries",
@@ -224,6 +230,7 @@ impl Generator for ReplayGenerator {
             text,
             usage: Usage::default(),
             call: None,
+            operators,
         })
     }
 }

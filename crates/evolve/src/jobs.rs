@@ -1,6 +1,7 @@
 //! Training jobs. Each candidate trains in its own process, a plain
-//! `rewardgen train --resume DIR` over a run directory the loop prepared, so a crash stays in
-//! that process and an external scheduler could run the same command elsewhere.
+//! `rewardgen train --resume DIR [--until STEPS]` over a run directory the loop prepared, so a
+//! crash stays in that process and an external scheduler could run the same command
+//! elsewhere.
 
 use crate::EvolveError;
 use std::fs::File;
@@ -14,6 +15,8 @@ use std::time::Duration;
 pub struct Job {
     /// The prepared run directory (`config.toml`, `reward.rhai`).
     pub dir: PathBuf,
+    /// The rung's env steps to pause at; `None` trains to the run's end.
+    pub until: Option<u64>,
 }
 
 /// How a job's process ended.
@@ -24,10 +27,13 @@ pub struct JobExit {
     pub log_tail: String,
 }
 
-/// The command that trains a prepared run directory.
-pub fn train_command(exe: &Path, dir: &Path) -> Command {
+/// The command that trains a prepared run directory, until `until` env steps when given.
+pub fn train_command(exe: &Path, dir: &Path, until: Option<u64>) -> Command {
     let mut command = Command::new(exe);
     command.arg("train").arg("--resume").arg(dir);
+    if let Some(until) = until {
+        command.arg("--until").arg(until.to_string());
+    }
     command
 }
 
@@ -38,7 +44,7 @@ fn spawn(exe: &Path, job: &Job) -> Result<Child, EvolveError> {
     let log_path = job.dir.join(JOB_LOG);
     let log = File::create(&log_path).map_err(|e| EvolveError::io(&log_path, e))?;
     let err_log = log.try_clone().map_err(|e| EvolveError::io(&log_path, e))?;
-    let mut command = train_command(exe, &job.dir);
+    let mut command = train_command(exe, &job.dir, job.until);
     command
         .stdin(Stdio::null())
         .stdout(log)

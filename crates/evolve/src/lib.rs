@@ -1,7 +1,8 @@
 //! The reward-evolution loop, after Eureka: a [`Generator`] writes reward programs, each is
 //! checked in the sandbox and trained in its own `rewardgen train` process, scored by the task's
-//! own measure ([`fitness`]), and described back to the generator ([`Reflection`]); the global
-//! elite seeds the next generation. Everything lives in a [`Store`] so runs resume after any
+//! own measure ([`fitness`]) under a multi-fidelity [`Schedule`] (successive halving), and
+//! described back to the generator ([`Reflection`]); the global elite seeds the next
+//! generation. Everything lives in a [`Store`] so runs resume after any
 //! stop, and [`report`] compares the best reward with the hand-written ones.
 
 mod config;
@@ -16,6 +17,7 @@ pub mod progress;
 mod prompts;
 mod reflection;
 pub mod report;
+pub mod schedule;
 mod store;
 mod verdict;
 
@@ -32,7 +34,8 @@ pub use jobs::{JOB_LOG, train_command};
 pub use progress::RunProgress;
 pub use prompts::Prompts;
 pub use reflection::{REFLECTION_POINTS, Reflection};
-pub use store::{Attempt, Candidate, FinalRun, LlmCall, Status, Store};
+pub use schedule::Schedule;
+pub use store::{Attempt, Candidate, FinalRun, LlmCall, RungResult, Status, Store};
 
 use std::path::Path;
 
@@ -56,6 +59,8 @@ pub enum EvolveError {
     Train(#[from] trainer::TrainError),
     #[error("report: {0}")]
     Report(String),
+    #[error("schedule: {0}")]
+    Schedule(String),
     #[error("{path}: {message}")]
     Io { path: String, message: String },
 }

@@ -821,6 +821,8 @@ pub struct Proposal {
     pub source: String,
     /// Human-readable edits, in the order they were applied.
     pub edits: Vec<String>,
+    /// The operator of each edit (one of [`OPERATORS`]), in the same order.
+    pub operators: Vec<&'static str>,
 }
 
 /// A genome that crossover can take components from, with a label for the edit records.
@@ -837,6 +839,22 @@ enum Operator {
     Duplicate,
     Crossover,
     Library,
+}
+
+/// The operators' names, as the run store records them and the report counts them.
+pub const OPERATORS: [&str; 6] = [
+    "scale constant",
+    "rescale weight",
+    "drop component",
+    "add tanh copy",
+    "take from runner-up",
+    "take from library",
+];
+
+impl Operator {
+    fn name(self) -> &'static str {
+        OPERATORS[self as usize]
+    }
 }
 
 /// Proposes one new program. `parents[0]` is the elite (the slice, or that string, may be
@@ -896,6 +914,7 @@ pub fn propose(
     for _ in 0..MAX_TRIES {
         let mut genome = base.clone();
         let mut edits: Vec<String> = start.iter().cloned().collect();
+        let mut operators = Vec::new();
         let wanted = rng.random_range(1..=3usize);
         let mut applied = 0;
         for _ in 0..wanted * 8 {
@@ -913,6 +932,7 @@ pub fn propose(
             };
             if let Some(edit) = edit {
                 edits.push(edit);
+                operators.push(operator.name());
                 applied += 1;
             }
         }
@@ -923,7 +943,11 @@ pub fn propose(
         if parents.contains(&source) || !is_valid(&source) {
             continue;
         }
-        return Ok(Proposal { source, edits });
+        return Ok(Proposal {
+            source,
+            edits,
+            operators,
+        });
     }
     Err(format!(
         "no valid proposal in {MAX_TRIES} tries: every candidate was unchanged or rejected"

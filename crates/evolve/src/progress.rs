@@ -1,22 +1,25 @@
 //! How far a run is: candidates done out of samples × generations, and env steps done out of
-//! the whole budget (every candidate's steps plus the final evaluation's 3 rewards × seeds ×
-//! steps), with the time left estimated from the measured throughput. `rewardgen evolve`'s
-//! progress bar and `rewardgen show` print the same figures.
+//! the whole budget ([`EvolveConfig::total_steps`]: every generation's schedule plus the final
+//! evaluation's 3 rewards × seeds × top-rung steps), with the time left estimated from the
+//! measured throughput. `rewardgen evolve`'s progress bar and `rewardgen show` print the same
+//! figures.
 
 use crate::config::EvolveConfig;
 use crate::evolution::FINAL_LABELS;
 use crate::jobs::steps_done;
-use crate::store::{Status, Store};
+use crate::schedule::Schedule;
+use crate::store::{Attempt, Status, Store};
 use crate::{EvolveError, unix_time};
 use std::path::Path;
 
-/// A run's progress. Steps count what the budget has used up: a candidate that ended (trained,
-/// raced at half budget, crashed), a sample whose every try failed its check, and a final
-/// reward with no program count as their whole budget; a candidate training now counts the
-/// steps in its `metrics.jsonl`.
+/// A run's progress. Steps count what the budget has used up, rung by rung: a candidate that
+/// finished a rung (or crashed in it) counts that rung's steps, one training now counts the
+/// steps in its `metrics.jsonl`, and a slot of the schedule that will not be used (a sample
+/// whose every try failed its check, a rung with fewer candidates to promote than planned)
+/// counts once that is known. A final reward with no program counts as its whole budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RunProgress {
-    /// Samples (over all generations) that have their result.
+    /// Samples (over all generations) that have their result at the lowest rung.
     pub candidates_done: u64,
     /// samples × generations.
     pub candidates_total: u64,
@@ -28,14 +31,6 @@ pub struct RunProgress {
     pub steps_budget: u64,
     /// Whether the run has written its report.
     pub finished: bool,
-}
-
-/// The whole budget in env steps: samples × generations candidates and 3 rewards × seeds
-/// final runs, each `steps` long.
-pub fn step_budget(samples: u32, generations: u32, seeds: u32, steps: u64) -> u64 {
-    let runs =
-        u64::from(samples) * u64::from(generations) + FINAL_LABELS.len() as u64 * u64::from(seeds);
-    runs.saturating_mul(steps)
 }
 
 /// Seconds left to reach `budget` steps, at the throughput measured so far (`done` steps in
@@ -136,7 +131,8 @@ pub fn measure(
     store: &Store,
     config: &EvolveConfig,
 ) -> Result<RunProgress, EvolveError> {
-    let steps = config.steps;
+    let schedule = config.schedule();
+    let steps = schedule.top_steps();
     let finished = store.meta("finished")?.is_some();
     let finished_generations: Vec<u32> = store
         .finished_generations()?
@@ -147,35 +143,24 @@ pub fn measure(
     let mut progress = RunProgress {
         candidates_total: u64::from(config.samples) * u64::from(config.generations),
         final_total: FINAL_LABELS.len() as u64 * u64::from(config.seeds),
-        steps_budget: step_budget(config.samples, config.generations, config.seeds, steps),
+        steps_budget: config.total_steps(),
         finished,
         ..RunProgress::default()
     };
     let live = |rel: &str| steps_done(&dir.join(rel)).min(steps);
     for generation in 0..config.generations {
-        for sample in 0..config.samples {
-            let tries: Vec<_> = attempts
-                .iter()
-                .filter(|a| a.generation == generation && a.sample == sample)
-                .collect();
-            let ended = tries
-                .iter()
-                .any(|a| matches!(a.status, Status::Trained | Status::Raced | Status::Crashed));
-            let failed_out = tries.len() as u64 > u64::from(config.retries)
-                && tries
-                    .iter()
-                    .all(|a| matches!(a.status, Status::NoCode | Status::FailedCheck));
-            if finished || ended || failed_out || finished_generations.contains(&generation) {
-                progress.candidates_done += 1;
-                progress.steps_done += steps;
-            } else if let Some(rel) = tries
-                .iter()
-                .find(|a| a.status == Status::Pending)
-                .and_then(|a| a.run_dir.as_deref())
-            {
-                progress.steps_done += live(rel);
-            }
+        let mine: Vec<&Attempt> = attempts
+            .iter()
+            .filter(|a| a.generation == generation)
+            .collect();
+        if finished || finished_generations.contains(&generation) {
+            progress.candidates_done += u64::from(config.samples);
+            progress.steps_done += schedule.generation_steps(u64::from(config.samples));
+            continue;
         }
+        let (done, steps_done) = generation_progress(&mine, config, &schedule, &live);
+        progress.candidates_done += done;
+        progress.steps_done += steps_done;
     }
     let final_runs = store.final_runs()?;
     // The final evaluation prepares every run directory before training any, so once it has
@@ -212,6 +197,77 @@ pub fn measure(
     Ok(progress)
 }
 
+/// Samples done at the lowest rung and env steps used up in one unfinished generation; `live`
+/// reads the steps a running candidate's directory holds.
+fn generation_progress(
+    attempts: &[&Attempt],
+    config: &EvolveConfig,
+    schedule: &Schedule,
+    live: &dyn Fn(&str) -> u64,
+) -> (u64, u64) {
+    let mut below = 0;
+    let increments: Vec<u64> = schedule
+        .rung_steps
+        .iter()
+        .map(|s| {
+            let increment = s - below;
+            below = *s;
+            increment
+        })
+        .collect();
+    let planned = schedule.planned(u64::from(config.samples));
+    let mut checked = Vec::new();
+    let mut failed_out = 0;
+    let mut decided = 0;
+    for sample in 0..config.samples {
+        let tries: Vec<&&Attempt> = attempts.iter().filter(|a| a.sample == sample).collect();
+        if let Some(entrant) = tries.iter().find(|a| a.status.checked()) {
+            checked.push(**entrant);
+            decided += 1;
+        } else if tries.len() as u64 > u64::from(config.retries) {
+            failed_out += 1;
+            decided += 1;
+        }
+    }
+    let at_least = |k: usize| {
+        checked
+            .iter()
+            .filter(|a| a.rung.is_some_and(|r| r as usize >= k))
+            .count() as u64
+    };
+    let done = at_least(0) + failed_out;
+    let mut steps = failed_out * increments[0];
+    // Entrants of the rung, once known: every checked sample's candidate at rung 0, then as
+    // many as the rung below promotes.
+    let mut entrants = (decided == u64::from(config.samples)).then_some(checked.len() as u64);
+    for (k, increment) in increments.iter().enumerate() {
+        steps += at_least(k) * increment;
+        for a in &checked {
+            let next = a.rung.map_or(0, |r| r as usize + 1);
+            if next == k
+                && a.status == Status::Pending
+                && let Some(rel) = a.run_dir.as_deref()
+            {
+                let before = schedule.rung_steps[k] - increment;
+                steps += live(rel).saturating_sub(before).min(*increment);
+            }
+        }
+        let Some(count) = entrants else { break };
+        if k > 0 {
+            steps += planned[k].saturating_sub(count) * increment;
+        }
+        if at_least(k) < count {
+            break;
+        }
+        let crashed = checked
+            .iter()
+            .filter(|a| a.status == Status::Crashed && a.rung == Some(k as u32))
+            .count() as u64;
+        entrants = Some((schedule.promoted(count as usize) as u64).min(count - crashed));
+    }
+    (done, steps)
+}
+
 /// Seconds the run in `dir` has taken: from its start to its end, or to now while it is not
 /// finished (a stopped run's pause counts).
 pub fn elapsed_secs(store: &Store) -> Result<f64, EvolveError> {
@@ -243,15 +299,6 @@ mod tests {
         // Done (or past the budget): nothing left.
         assert_eq!(eta_secs(4_000, 4_000, 10.0), Some(0.0));
         assert_eq!(eta_secs(5_000, 4_000, 10.0), Some(0.0));
-    }
-
-    #[test]
-    fn the_budget_counts_every_candidate_and_the_final_evaluation() {
-        // 4 × 3 candidates and 3 rewards × 3 seeds, 150 000 steps each.
-        assert_eq!(step_budget(4, 3, 3, 150_000), (12 + 9) * 150_000);
-        // The tiny test run: 1 candidate and 3 final runs of 2048 steps.
-        assert_eq!(step_budget(1, 1, 1, 2048), 8192);
-        assert_eq!(step_budget(1000, 1000, 100, u64::MAX), u64::MAX);
     }
 
     #[test]
@@ -290,5 +337,51 @@ mod tests {
             ..progress
         };
         assert_eq!(done.eta_line(0, 0, 0.0), "finished");
+    }
+
+    #[test]
+    fn a_generation_counts_each_rung_and_the_slots_it_will_not_use() {
+        let mut config = EvolveConfig::new("franka-reach", crate::Budget::Quick);
+        (config.samples, config.retries, config.steps, config.rungs) = (4, 0, 900, 3);
+        let schedule = config.schedule();
+        assert_eq!(schedule.rung_steps, vec![100, 300, 900]);
+        let attempt = |sample, status, rung, run_dir: Option<&str>| Attempt {
+            generation: 0,
+            sample,
+            status,
+            rung,
+            run_dir: run_dir.map(str::to_string),
+        };
+        let attempts = [
+            attempt(0, Status::Stopped, Some(0), Some("a")),
+            // Promoted, and 200 steps into rung 1.
+            attempt(1, Status::Pending, Some(0), Some("b")),
+            attempt(2, Status::Crashed, Some(0), Some("c")),
+            attempt(3, Status::FailedCheck, None, None),
+        ];
+        let refs: Vec<&Attempt> = attempts.iter().collect();
+        let live = |rel: &str| match rel {
+            "b" => 200,
+            "d" => 50,
+            _ => 100,
+        };
+        // Rung 0: 3 candidates and the failed sample's slot, 4 × 100. Rung 1: ceil(3 / 3) = 1
+        // of the 2 planned is promoted, so one slot of 200 goes unused, and the promoted one
+        // has done 100 of its 200.
+        assert_eq!(
+            generation_progress(&refs, &config, &schedule, &live),
+            (4, 400 + 200 + 100)
+        );
+        // While samples are still being generated, only rung 0 counts: one candidate done
+        // and one 50 steps in.
+        let sampling = [
+            attempt(0, Status::Pending, None, Some("d")),
+            attempt(1, Status::Stopped, Some(0), Some("a")),
+        ];
+        let refs: Vec<&Attempt> = sampling.iter().collect();
+        assert_eq!(
+            generation_progress(&refs, &config, &schedule, &live),
+            (1, 100 + 50)
+        );
     }
 }

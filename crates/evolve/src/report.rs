@@ -1,11 +1,15 @@
 //! `report.md` and `report.json`: the generations, the final comparison against the
-//! hand-written rewards, racing savings, tokens and time, with the evolution and learning
-//! curves as PNG. `rewardgen show` prints the same generation table.
+//! hand-written rewards, the multi-fidelity schedule and what it saved, the generator's
+//! operators, tokens and time, with the evolution and learning curves as PNG. `rewardgen show`
+//! prints the same generation table.
 
 use crate::EvolveError;
 use crate::config::EvolveConfig;
 use crate::evolution::{FINAL_LABELS, unix_time};
 use crate::fitness::{self, MeanCi, human_normalized, mean_ci};
+use crate::offline::OPERATORS;
+use crate::progress::format_count;
+use crate::schedule::{self, Savings, Schedule};
 use crate::store::{Candidate, FinalRun, Status, Store};
 use crate::verdict::{self, Outcome, Verdict};
 use envs::TaskSpec;
@@ -13,6 +17,11 @@ use serde::Serialize;
 use std::fmt::Write;
 use std::path::Path;
 use trainer::{Panel, Series, Style, draw_panels, series, smooth, smoothing_window, window_text};
+
+/// `1 seed`, `3 seeds`.
+pub fn plural(n: u64, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
 
 /// A number to three decimals, or `-`.
 pub fn format_opt(value: Option<f64>) -> String {
@@ -50,10 +59,12 @@ pub struct Report {
     pub human_normalized_interval: Option<(f64, f64)>,
     /// Welch's test of best against human over the final seeds.
     pub verdict: Option<Verdict>,
-    pub raced: usize,
-    /// Env steps racing did not spend, and what the trained candidates would have taken.
-    pub steps_saved: u64,
-    pub steps_budgeted: u64,
+    /// The multi-fidelity schedule: its rungs and what it saved.
+    pub schedule: ScheduleReport,
+    /// Each generator operator that made a candidate, with how those candidates did.
+    pub operators: Vec<OperatorReport>,
+    /// The whole budget in env steps, as planned ([`EvolveConfig::total_steps`]).
+    pub budget_steps: u64,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     /// Estimated from the configured price table, when there is one.
@@ -61,9 +72,119 @@ pub struct Report {
     pub wall_seconds: u64,
 }
 
+/// One rung of the schedule over the whole run.
+#[derive(Debug, Serialize)]
+pub struct RungReport {
+    pub rung: usize,
+    pub steps: u64,
+    /// Candidates the schedule plans at this rung over all generations.
+    pub planned: u64,
+    /// Candidates trained to it (with a result there).
+    pub trained: usize,
+}
+
+/// The schedule in the report.
+#[derive(Debug, Serialize)]
+pub struct ScheduleReport {
+    pub eta: u32,
+    pub rungs: Vec<RungReport>,
+    /// Against training every candidate that trained to the top rung; `None` before any did.
+    pub savings: Option<Savings>,
+    /// Spearman's rank correlation of rung-0 and top-rung fitness over the candidates that
+    /// reached the top rung; `None` with fewer than 3 of them, or a single rung.
+    pub rank_correlation: Option<f64>,
+    /// How many candidates the correlation is over.
+    pub correlated: usize,
+}
+
+/// What one generator operator made.
+#[derive(Debug, Serialize)]
+pub struct OperatorReport {
+    pub name: String,
+    /// Candidates whose program it edited.
+    pub candidates: usize,
+    /// Of those, how many were trained to the top rung.
+    pub top_rung: usize,
+    /// Of those, how many became a new elite (a generation's elite other than the previous
+    /// generation's).
+    pub new_elites: usize,
+}
+
+impl ScheduleReport {
+    fn build(config: &EvolveConfig, candidates: &[Candidate]) -> Self {
+        let schedule: Schedule = config.schedule();
+        let planned = schedule.planned(u64::from(config.samples));
+        let rungs = schedule
+            .rung_steps
+            .iter()
+            .enumerate()
+            .map(|(rung, steps)| RungReport {
+                rung,
+                steps: *steps,
+                planned: planned[rung] * u64::from(config.generations),
+                trained: candidates
+                    .iter()
+                    .filter(|c| c.rung_results.len() > rung)
+                    .count(),
+            })
+            .collect();
+        let pairs = schedule::first_and_top(candidates, &schedule);
+        Self {
+            eta: schedule.eta,
+            rungs,
+            savings: schedule::savings(candidates, schedule.top_steps()),
+            rank_correlation: if schedule.top() == 0 {
+                None
+            } else {
+                schedule::spearman(&pairs)
+            },
+            correlated: pairs.len(),
+        }
+    }
+}
+
+/// The operators that made the candidates, in [`OPERATORS`] order and then any others (from a
+/// replayed run), each with how its candidates did.
+fn operator_reports(
+    candidates: &[Candidate],
+    generations: &[(u32, Option<i64>)],
+) -> Vec<OperatorReport> {
+    let mut new_elites = Vec::new();
+    let mut previous = None;
+    for (_, elite) in generations {
+        if elite.is_some() && *elite != previous {
+            new_elites.extend(*elite);
+        }
+        previous = *elite;
+    }
+    let mut names: Vec<&str> = OPERATORS.to_vec();
+    for c in candidates {
+        for name in &c.operators {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+    }
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let made: Vec<&Candidate> = candidates
+                .iter()
+                .filter(|c| c.operators.iter().any(|o| o == name))
+                .collect();
+            (!made.is_empty()).then(|| OperatorReport {
+                name: name.to_string(),
+                candidates: made.len(),
+                top_rung: made.iter().filter(|c| c.status == Status::Trained).count(),
+                new_elites: made.iter().filter(|c| new_elites.contains(&c.id)).count(),
+            })
+        })
+        .collect()
+}
+
 impl Report {
     pub fn build(store: &Store, spec: &TaskSpec) -> Result<Self, EvolveError> {
-        let config: EvolveConfig = serde_json::from_str(
+        let config = EvolveConfig::from_json(
             &store
                 .meta("config")?
                 .ok_or_else(|| EvolveError::Store("the run has no config".into()))?,
@@ -102,19 +223,8 @@ impl Report {
             per_seed("sparse"),
             sign,
         );
-        let trained: Vec<&Candidate> = candidates
-            .iter()
-            .filter(|c| c.status.has_fitness())
-            .collect();
-        let raced: Vec<&&Candidate> = trained
-            .iter()
-            .filter(|c| c.status == Status::Raced)
-            .collect();
-        let steps_budgeted = trained.len() as u64 * config.steps;
-        let steps_saved = raced
-            .iter()
-            .map(|c| config.steps.saturating_sub(c.steps))
-            .sum();
+        let schedule = ScheduleReport::build(&config, &candidates);
+        let operators = operator_reports(&candidates, &generations);
         let started: u64 = store
             .meta("started")?
             .and_then(|s| s.parse().ok())
@@ -146,9 +256,9 @@ impl Report {
             human_normalized,
             human_normalized_interval,
             verdict,
-            raced: raced.len(),
-            steps_saved,
-            steps_budgeted,
+            schedule,
+            operators,
+            budget_steps: config.total_steps(),
             prompt_tokens: usage.prompt_tokens,
             completion_tokens: usage.completion_tokens,
             cost_usd,
@@ -189,11 +299,27 @@ fn one_line(text: &str, max: usize) -> String {
     }
 }
 
-/// The generation table, as Markdown.
+/// A candidate's operators, each once in the order first applied, or `-`.
+pub fn operators_text(c: &Candidate) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for name in &c.operators {
+        if !names.contains(&name.as_str()) {
+            names.push(name);
+        }
+    }
+    if names.is_empty() {
+        "-".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// The generation table, as Markdown: `rung` is the rung of the candidate's last training
+/// (trained to it, or crashed in it), fitness and the measure are at that rung.
 pub fn generation_table(candidates: &[Candidate], measure: &str) -> String {
     let mut out = format!(
-        "| gen | sample | try | id | parents | status | fitness | {measure} | steps | note |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n"
+        "| gen | sample | try | id | parents | status | rung | fitness | {measure} | steps | \
+         operators | note |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     );
     for c in candidates {
         let parents: Vec<String> = c.parents.iter().map(|p| p.to_string()).collect();
@@ -203,20 +329,121 @@ pub fn generation_table(candidates: &[Candidate], measure: &str) -> String {
             .map_or(String::new(), |e| one_line(e, 90));
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             c.generation,
             c.sample,
             c.attempt,
             c.id,
             parents.join(" "),
             c.status.as_str(),
+            c.rung.map_or("-".into(), |r| r.to_string()),
             format_opt(c.fitness),
             format_opt(c.task_measure),
             c.steps,
+            operators_text(c),
             note
         );
     }
     out
+}
+
+/// The compute-saved sentence: `Compute saved: 72.2% (…)`.
+pub fn savings_line(report: &Report) -> String {
+    let top = report.schedule.rungs.last().map_or(0, |r| r.steps);
+    match report.schedule.savings {
+        Some(s) => format!(
+            "Compute saved: {:.1}% ({} env steps trained by {} candidates, against {} had each \
+             trained to the top rung's {})",
+            100.0 * s.saved,
+            format_count(s.trained_steps),
+            s.candidates,
+            format_count(s.full_steps),
+            format_count(top)
+        ),
+        None => "Compute saved: n/a (no candidate has trained yet)".into(),
+    }
+}
+
+/// The schedule section of `report.md`.
+fn schedule_markdown(md: &mut String, report: &Report) {
+    let s = &report.schedule;
+    let _ = writeln!(md, "## Schedule\n");
+    if s.rungs.len() == 1 {
+        let _ = writeln!(
+            md,
+            "One rung: every candidate trains for {} env steps.\n",
+            format_count(s.rungs[0].steps)
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "Successive halving with eta {}: each generation trains its candidates to rung 0; \
+             the best 1/{} of each rung (rounded up, by fitness at that rung) resume from their \
+             checkpoints to the next, and the rest stop there.\n",
+            s.eta, s.eta
+        );
+    }
+    let _ = writeln!(
+        md,
+        "| rung | env steps | candidates planned | trained to it |\n|---|---|---|---|"
+    );
+    for r in &s.rungs {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            r.rung,
+            format_count(r.steps),
+            r.planned,
+            r.trained
+        );
+    }
+    let _ = writeln!(md, "\n{}.\n", savings_line(report));
+    let rho = match s.rank_correlation {
+        _ if s.rungs.len() == 1 => "n/a (one rung)".to_string(),
+        Some(rho) => format!("{rho:.2}, over {} candidates", s.correlated),
+        None if s.correlated >= 3 => format!(
+            "n/a (over {} candidates, the rung-0 or the top-rung fitness is the same for all)",
+            s.correlated
+        ),
+        None => format!(
+            "n/a ({} reached the top rung; it needs 3)",
+            plural(s.correlated as u64, "candidate")
+        ),
+    };
+    let _ = writeln!(
+        md,
+        "Rank correlation (Spearman) of rung-0 and top-rung fitness, over the candidates that \
+         reached the top rung: {rho}\n"
+    );
+}
+
+/// The operators section of `report.md`.
+fn operators_markdown(md: &mut String, report: &Report) {
+    let _ = writeln!(md, "## Generator operators\n");
+    if report.operators.is_empty() {
+        let _ = writeln!(
+            md,
+            "The generator recorded no operators (a language model writes whole programs).\n"
+        );
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "What the offline generator's edits made. A new elite is a generation's elite other than \
+         the previous generation's; a candidate with several operators counts for each.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| operator | candidates | trained to the top rung | new elites |\n|---|---|---|---|"
+    );
+    for o in &report.operators {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            o.name, o.candidates, o.top_rung, o.new_elites
+        );
+    }
+    md.push('\n');
 }
 
 /// Writes `report.md`, `report.json`, `evolution.png` and `final-curves.png` into `dir`.
@@ -275,13 +502,15 @@ fn markdown(dir: &Path, report: &Report) -> String {
     let _ = writeln!(md, "- Generator: **{}**", report.generator);
     let _ = writeln!(
         md,
-        "- Budget: {} samples × {} generations, {} env steps per candidate ({}, {} parallel jobs); final evaluation: {} seeds per reward",
-        c.samples,
-        c.generations,
-        c.steps,
+        "- Budget: {} × {}; rungs of {}; final evaluation: {} per reward at {} steps; {} env steps in all ({}, {} parallel jobs)",
+        plural(u64::from(c.samples), "sample"),
+        plural(u64::from(c.generations), "generation"),
+        c.schedule().describe(),
+        plural(u64::from(c.seeds), "seed"),
+        format_count(c.steps),
+        format_count(report.budget_steps),
         format!("{:?}", c.train.algo).to_uppercase(),
-        c.jobs,
-        c.seeds
+        c.jobs
     );
     let _ = writeln!(
         md,
@@ -294,24 +523,6 @@ fn markdown(dir: &Path, report: &Report) -> String {
         },
         100.0 * fitness::FITNESS_WINDOW
     );
-    if c.racing {
-        let _ = writeln!(
-            md,
-            "- Racing: {} of {} trained candidates stopped at half budget (margin {}), saving {} of {} candidate steps ({:.0}%)",
-            report.raced,
-            report
-                .candidates
-                .iter()
-                .filter(|c| c.status.has_fitness())
-                .count(),
-            c.race_margin,
-            report.steps_saved,
-            report.steps_budgeted,
-            100.0 * report.steps_saved as f64 / report.steps_budgeted.max(1) as f64
-        );
-    } else {
-        let _ = writeln!(md, "- Racing: off");
-    }
     let _ = writeln!(
         md,
         "- Tokens: {} prompt + {} completion = {}",
@@ -334,8 +545,10 @@ fn markdown(dir: &Path, report: &Report) -> String {
     let _ = writeln!(md, "## Final comparison\n");
     let _ = writeln!(
         md,
-        "Each reward trained from scratch with {} seeds under the same budget. `{}`: mean ± 95% CI (Student's t) over seeds.\n",
-        c.seeds, report.measure
+        "Each reward trained from scratch with {} for the top rung's {} env steps. `{}`: mean ± 95% CI (Student's t) over seeds.\n",
+        plural(u64::from(c.seeds), "seed"),
+        format_count(c.steps),
+        report.measure
     );
     let _ = writeln!(
         md,
@@ -389,6 +602,8 @@ fn markdown(dir: &Path, report: &Report) -> String {
         "Human-normalized score (Eureka's (best − sparse) / |human − sparse|): {score}\n"
     );
     let _ = writeln!(md, "![final learning curves](final-curves.png)\n");
+    schedule_markdown(&mut md, report);
+    operators_markdown(&mut md, report);
 
     let _ = writeln!(md, "## Generations\n");
     let _ = writeln!(md, "![fitness over generations](evolution.png)\n");
@@ -427,27 +642,39 @@ fn markdown(dir: &Path, report: &Report) -> String {
     md
 }
 
+/// `evolution.png`: each candidate's fitness at its last rung as a point at its generation,
+/// one colour per rung, and the elite's after each generation as a line.
 fn draw_evolution(dir: &Path, report: &Report) -> Result<(), EvolveError> {
-    let generations = report.config.generations;
-    let mut candidates = Vec::new();
-    let mut elite = Vec::new();
-    let mut running = f64::NEG_INFINITY;
-    for g in 0..generations {
-        let fits: Vec<f64> = report
-            .candidates
-            .iter()
-            .filter(|c| c.generation == g)
-            .filter_map(|c| c.fitness)
-            .filter(|f| f.is_finite())
-            .collect();
-        candidates.extend(fits.iter().map(|&f| (f64::from(g), f)));
-        if let Some(max) = fits.iter().copied().reduce(f64::max) {
-            running = running.max(max);
-        }
-        if running.is_finite() {
-            elite.push((f64::from(g), running));
-        }
-    }
+    let top = report.schedule.rungs.len().saturating_sub(1);
+    let mut lines: Vec<Series> = (0..=top)
+        .map(|rung| Series {
+            label: if rung == top {
+                format!("top rung ({rung})")
+            } else {
+                format!("stopped at rung {rung}")
+            },
+            points: report
+                .candidates
+                .iter()
+                .filter(|c| c.status.has_fitness() && c.rung == Some(rung as u32))
+                .filter_map(|c| Some((f64::from(c.generation), c.fitness?)))
+                .filter(|(_, f)| f.is_finite())
+                .collect(),
+            band: Vec::new(),
+            style: Style::Points,
+            color: rung,
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect();
+    let elite: Vec<(f64, f64)> = report
+        .generations
+        .iter()
+        .filter_map(|(g, id)| {
+            let c = report.candidates.iter().find(|c| Some(c.id) == *id)?;
+            Some((f64::from(*g), c.fitness.filter(|f| f.is_finite())?))
+        })
+        .collect();
+    lines.push(Series::line("elite", elite, top + 1));
     let fitness_is = if report.higher_is_better {
         report.measure.clone()
     } else {
@@ -460,16 +687,7 @@ fn draw_evolution(dir: &Path, report: &Report) -> Result<(), EvolveError> {
             title: "fitness over generations".into(),
             x_desc: "generation".into(),
             y_desc: format!("fitness ({fitness_is})"),
-            lines: vec![
-                Series {
-                    label: "candidate".into(),
-                    points: candidates,
-                    band: Vec::new(),
-                    style: Style::Points,
-                    color: 0,
-                },
-                Series::line("best so far", elite, 1),
-            ],
+            lines,
             integer_x: true,
             notes: vec![
                 format!("fitness: mean {} over the", report.measure),

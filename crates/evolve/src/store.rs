@@ -18,10 +18,10 @@ pub enum Status {
     FailedCheck,
     /// Checked; waiting to train (or training when the run stopped).
     Pending,
-    /// Trained to the full budget.
+    /// Trained to the top rung of the schedule.
     Trained,
-    /// Stopped at the racing step, clearly behind the elite.
-    Raced,
+    /// Trained to a lower rung (its `rung`) and promoted no further.
+    Stopped,
     /// Its training process failed.
     Crashed,
 }
@@ -34,7 +34,7 @@ impl Status {
             Status::FailedCheck => "failed_check",
             Status::Pending => "pending",
             Status::Trained => "trained",
-            Status::Raced => "raced",
+            Status::Stopped => "stopped",
             Status::Crashed => "crashed",
         }
     }
@@ -45,7 +45,7 @@ impl Status {
             "failed_check" => Status::FailedCheck,
             "pending" => Status::Pending,
             "trained" => Status::Trained,
-            "raced" => Status::Raced,
+            "stopped" => Status::Stopped,
             "crashed" => Status::Crashed,
             other => {
                 return Err(EvolveError::Store(format!(
@@ -55,10 +55,27 @@ impl Status {
         })
     }
 
-    /// Whether the candidate was trained (fully or until raced), so it has a fitness.
+    /// Whether the candidate was trained to a rung and stays there (the top, or a lower one
+    /// it was not promoted from), so it has a fitness.
     pub fn has_fitness(self) -> bool {
-        matches!(self, Status::Trained | Status::Raced)
+        matches!(self, Status::Trained | Status::Stopped)
     }
+
+    /// Whether the candidate's program passed its check, so it enters the lowest rung.
+    pub fn checked(self) -> bool {
+        !matches!(self, Status::NoCode | Status::FailedCheck)
+    }
+}
+
+/// Where a candidate stood at the end of one rung.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RungResult {
+    /// Env steps trained by then (the end of the update that reached the rung's steps).
+    pub steps: u64,
+    /// Fitness over the metrics rows up to then.
+    pub fitness: Option<f64>,
+    /// The task's tiebreak error over the same rows.
+    pub tiebreak: Option<f64>,
 }
 
 /// One sample's attempt: a reply and the program in it.
@@ -81,20 +98,40 @@ pub struct Candidate {
     pub completion_tokens: u64,
     pub status: Status,
     pub error: Option<String>,
-    /// Fitness over the last checkpoints of training (higher is better).
+    /// Fitness over the last checkpoints of training at its last rung (higher is better).
     pub fitness: Option<f64>,
-    /// The racing score at half the budget.
-    pub halfway: Option<f64>,
     /// The task's own per-episode measure over the same checkpoints (success rate, error).
     pub task_measure: Option<f64>,
     /// The task's tiebreak error over the same checkpoints.
     pub tiebreak: Option<f64>,
     /// Env steps trained.
     pub steps: u64,
+    /// The rung of its last training job that ended (trained to it, or crashed in it);
+    /// `None` before its first.
+    pub rung: Option<u32>,
+    /// Its result at each rung it was trained to, lowest first.
+    pub rung_results: Vec<RungResult>,
+    /// The generator operators that made its program, in the order applied (the offline
+    /// generator's; empty for a language model).
+    pub operators: Vec<String>,
     /// The training run's directory, relative to the evolve run.
     pub run_dir: Option<String>,
     /// The reflection text written from its training.
     pub reflection: Option<String>,
+}
+
+impl Candidate {
+    /// Whether its training job for `rung` has ended (with a result, or a crash).
+    pub fn finished_rung(&self, rung: usize) -> bool {
+        self.rung.is_some_and(|r| r as usize >= rung)
+    }
+
+    /// Its (fitness, tiebreak) at `rung`, `(None, None)` without a result there.
+    pub fn score_at(&self, rung: usize) -> (Option<f64>, Option<f64>) {
+        self.rung_results
+            .get(rung)
+            .map_or((None, None), |r| (r.fitness, r.tiebreak))
+    }
 }
 
 /// One attempt of a sample, as the progress display needs it.
@@ -103,6 +140,8 @@ pub struct Attempt {
     pub generation: u32,
     pub sample: u32,
     pub status: Status,
+    /// See [`Candidate::rung`].
+    pub rung: Option<u32>,
     /// The training run's directory, relative to the evolve run.
     pub run_dir: Option<String>,
 }
@@ -120,14 +159,16 @@ pub struct NewCandidate<'a> {
     pub completion_tokens: u64,
     pub status: Status,
     pub error: Option<&'a str>,
+    pub operators: &'a [String],
 }
 
 /// What training gave a candidate.
 pub struct TrainingResult<'a> {
     pub status: Status,
     pub error: Option<&'a str>,
+    pub rung: Option<u32>,
+    pub rung_results: &'a [RungResult],
     pub fitness: Option<f64>,
-    pub halfway: Option<f64>,
     pub task_measure: Option<f64>,
     pub tiebreak: Option<f64>,
     pub steps: u64,
@@ -187,12 +228,14 @@ CREATE TABLE IF NOT EXISTS candidates (
     status TEXT NOT NULL,
     error TEXT,
     fitness REAL,
-    halfway REAL,
     task_measure REAL,
     tiebreak REAL,
     steps INTEGER NOT NULL DEFAULT 0,
     run_dir TEXT,
     reflection TEXT,
+    rung INTEGER,
+    rung_results TEXT NOT NULL DEFAULT '[]',
+    operators TEXT NOT NULL DEFAULT '[]',
     UNIQUE (generation, sample, attempt)
 );
 CREATE TABLE IF NOT EXISTS metrics (
@@ -226,8 +269,8 @@ CREATE TABLE IF NOT EXISTS final_runs (
 ";
 
 const CANDIDATE_COLUMNS: &str = "id, generation, sample, attempt, parents, code, prompt, reply, \
-     prompt_tokens, completion_tokens, status, error, fitness, halfway, task_measure, tiebreak, \
-     steps, run_dir, reflection";
+     prompt_tokens, completion_tokens, status, error, fitness, task_measure, tiebreak, steps, \
+     run_dir, reflection, rung, rung_results, operators";
 
 fn db_error(e: rusqlite::Error) -> EvolveError {
     EvolveError::Store(e.to_string())
@@ -251,6 +294,9 @@ impl Store {
             .map_err(db_error)?;
         conn.execute_batch(SCHEMA)
             .map_err(|e| EvolveError::Store(format!("{}: {e}", path.display())))?;
+        migrate(&conn).map_err(|e| {
+            EvolveError::Store(format!("{}: adding the rung columns: {e}", path.display()))
+        })?;
         Ok(Self { conn })
     }
 
@@ -278,8 +324,8 @@ impl Store {
         self.conn
             .execute(
                 "INSERT INTO candidates (generation, sample, attempt, parents, code, prompt, reply,
-                 prompt_tokens, completion_tokens, status, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 prompt_tokens, completion_tokens, status, error, operators)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     c.generation,
                     c.sample,
@@ -292,6 +338,7 @@ impl Store {
                     c.completion_tokens as i64,
                     c.status.as_str(),
                     c.error,
+                    serde_json::to_string(c.operators).expect("names serialize"),
                 ],
             )
             .map_err(db_error)?;
@@ -308,6 +355,17 @@ impl Store {
         Ok(())
     }
 
+    /// Sets a candidate's status alone (a stopped candidate promoted to the next rung).
+    pub fn set_status(&self, id: i64, status: Status) -> Result<(), EvolveError> {
+        self.conn
+            .execute(
+                "UPDATE candidates SET status = ?2 WHERE id = ?1",
+                params![id, status.as_str()],
+            )
+            .map_err(db_error)?;
+        Ok(())
+    }
+
     /// Records a candidate's training and its metrics rows in one transaction.
     pub fn set_training_result(
         &self,
@@ -317,14 +375,16 @@ impl Store {
     ) -> Result<(), EvolveError> {
         let tx = self.conn.unchecked_transaction().map_err(db_error)?;
         tx.execute(
-            "UPDATE candidates SET status = ?2, error = ?3, fitness = ?4, halfway = ?5,
-             task_measure = ?6, tiebreak = ?7, steps = ?8, reflection = ?9 WHERE id = ?1",
+            "UPDATE candidates SET status = ?2, error = ?3, fitness = ?4, rung = ?5,
+             rung_results = ?6, task_measure = ?7, tiebreak = ?8, steps = ?9, reflection = ?10
+             WHERE id = ?1",
             params![
                 id,
                 result.status.as_str(),
                 result.error,
                 result.fitness,
-                result.halfway,
+                result.rung,
+                serde_json::to_string(result.rung_results).expect("results serialize"),
                 result.task_measure,
                 result.tiebreak,
                 result.steps as i64,
@@ -372,24 +432,37 @@ impl Store {
                         status: Status::Pending,
                         error: r.get(11)?,
                         fitness: r.get(12)?,
-                        halfway: r.get(13)?,
-                        task_measure: r.get(14)?,
-                        tiebreak: r.get(15)?,
-                        steps: r.get::<_, i64>(16)? as u64,
-                        run_dir: r.get(17)?,
-                        reflection: r.get(18)?,
+                        task_measure: r.get(13)?,
+                        tiebreak: r.get(14)?,
+                        steps: r.get::<_, i64>(15)? as u64,
+                        run_dir: r.get(16)?,
+                        reflection: r.get(17)?,
+                        rung: r.get(18)?,
+                        rung_results: Vec::new(),
+                        operators: Vec::new(),
                     },
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(10)?,
+                    [
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(10)?,
+                        r.get::<_, String>(19)?,
+                        r.get::<_, String>(20)?,
+                    ],
                 ))
             })
             .map_err(db_error)?;
         let mut out = Vec::new();
         for row in rows {
-            let (mut candidate, parents, status) = row.map_err(db_error)?;
-            candidate.parents = serde_json::from_str(&parents).map_err(|e| {
-                EvolveError::Store(format!("candidate {}: parents: {e}", candidate.id))
-            })?;
+            let (mut candidate, [parents, status, rung_results, operators]) =
+                row.map_err(db_error)?;
+            let id = candidate.id;
+            let json = |what: &str, e: serde_json::Error| {
+                EvolveError::Store(format!("candidate {id}: {what}: {e}"))
+            };
+            candidate.parents = serde_json::from_str(&parents).map_err(|e| json("parents", e))?;
+            candidate.rung_results =
+                serde_json::from_str(&rung_results).map_err(|e| json("rung_results", e))?;
+            candidate.operators =
+                serde_json::from_str(&operators).map_err(|e| json("operators", e))?;
             candidate.status = Status::parse(&status)?;
             out.push(candidate);
         }
@@ -412,7 +485,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT generation, sample, status, run_dir FROM candidates
+                "SELECT generation, sample, status, run_dir, rung FROM candidates
                  ORDER BY generation, sample, attempt",
             )
             .map_err(db_error)?;
@@ -423,16 +496,18 @@ impl Store {
                     r.get::<_, u32>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<u32>>(4)?,
                 ))
             })
             .map_err(db_error)?;
         let mut out = Vec::new();
         for row in rows {
-            let (generation, sample, status, run_dir) = row.map_err(db_error)?;
+            let (generation, sample, status, run_dir, rung) = row.map_err(db_error)?;
             out.push(Attempt {
                 generation,
                 sample,
                 status: Status::parse(&status)?,
+                rung,
                 run_dir,
             });
         }
@@ -601,6 +676,49 @@ impl Store {
     }
 }
 
+/// Brings a store from before the multi-fidelity schedule up to date: adds the rung and
+/// operator columns, and reads its racing results as a one-rung schedule (every trained or
+/// raced candidate at rung 0, a raced one `stopped` there), as its config reads
+/// ([`crate::EvolveConfig::from_json`]). Runs once, in one transaction.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has_rungs = |conn: &Connection| -> rusqlite::Result<bool> {
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('candidates')")?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        for name in names {
+            if name? == "rung" {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    if has_rungs(conn)? {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    // Another process may have migrated it between the check and the lock.
+    let result = if has_rungs(conn)? {
+        Ok(())
+    } else {
+        conn.execute_batch(
+            "ALTER TABLE candidates ADD COLUMN rung INTEGER;
+             ALTER TABLE candidates ADD COLUMN rung_results TEXT NOT NULL DEFAULT '[]';
+             ALTER TABLE candidates ADD COLUMN operators TEXT NOT NULL DEFAULT '[]';
+             UPDATE candidates SET rung = 0, rung_results = json_array(json_object(
+                 'steps', steps, 'fitness', fitness, 'tiebreak', tiebreak))
+                 WHERE status IN ('trained', 'raced');
+             UPDATE candidates SET rung = 0 WHERE status = 'crashed';
+             UPDATE candidates SET status = 'stopped' WHERE status = 'raced';",
+        )
+    };
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT"),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -639,6 +757,51 @@ mod tests {
         assert_eq!(rows[0]["charts/episodic_return"], f64::INFINITY);
         assert!(rows[0]["losses/value_loss"].is_nan());
         assert!(rows[1]["charts/episodic_return"].is_nan());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_store_from_before_the_schedule_reads_as_one_rung() {
+        let dir = std::env::temp_dir().join(format!("evolve-store-old-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("evolve.db");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE candidates (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, generation INTEGER NOT NULL,
+                sample INTEGER NOT NULL, attempt INTEGER NOT NULL, parents TEXT NOT NULL,
+                code TEXT, prompt TEXT NOT NULL, reply TEXT NOT NULL,
+                prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+                status TEXT NOT NULL, error TEXT, fitness REAL, halfway REAL, task_measure REAL,
+                tiebreak REAL, steps INTEGER NOT NULL DEFAULT 0, run_dir TEXT, reflection TEXT,
+                UNIQUE (generation, sample, attempt));
+             INSERT INTO candidates (generation, sample, attempt, parents, prompt, reply,
+                prompt_tokens, completion_tokens, status, fitness, halfway, tiebreak, steps)
+             VALUES (0, 0, 0, '[]', '', '', 0, 0, 'trained', 0.5, 0.25, 0.1, 2048),
+                    (0, 1, 0, '[]', '', '', 0, 0, 'raced', 0.2, 0.2, NULL, 1024),
+                    (0, 2, 0, '[]', '', '', 0, 0, 'crashed', NULL, NULL, NULL, 300),
+                    (0, 3, 0, '[]', '', '', 0, 0, 'failed_check', NULL, NULL, NULL, 0);",
+        )
+        .unwrap();
+        drop(old);
+        for _ in 0..2 {
+            let store = Store::open(&path).unwrap();
+            let c = store.candidates().unwrap();
+            let result = |steps, fitness, tiebreak| RungResult {
+                steps,
+                fitness: Some(fitness),
+                tiebreak,
+            };
+            assert_eq!((c[0].status, c[0].rung), (Status::Trained, Some(0)));
+            assert_eq!(c[0].rung_results, vec![result(2048, 0.5, Some(0.1))]);
+            assert_eq!((c[1].status, c[1].rung), (Status::Stopped, Some(0)));
+            assert_eq!(c[1].rung_results, vec![result(1024, 0.2, None)]);
+            assert_eq!((c[2].status, c[2].rung), (Status::Crashed, Some(0)));
+            assert!(c[2].rung_results.is_empty());
+            assert_eq!((c[3].status, c[3].rung), (Status::FailedCheck, None));
+            assert!(c.iter().all(|c| c.operators.is_empty()));
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -231,6 +231,35 @@ fn run_env(env_name: &str, library: &[(String, String)], env_index: u64) -> Run 
             assert!(output.total.is_finite());
         }
         assert!(!proposal.edits.is_empty());
+        // Each edit is recorded with its operator's name, in order.
+        let edits: Vec<&String> = proposal
+            .edits
+            .iter()
+            .filter(|e| !e.starts_with("started from"))
+            .collect();
+        assert_eq!(
+            proposal.operators.len(),
+            edits.len(),
+            "{:?}",
+            proposal.edits
+        );
+        for (edit, operator) in edits.iter().zip(&proposal.operators) {
+            let expected = if edit.starts_with("mutated") {
+                "scale constant"
+            } else if edit.starts_with("scaled weight") {
+                "rescale weight"
+            } else if edit.starts_with("dropped") {
+                "drop component"
+            } else if edit.starts_with("added tanh-shaped copy") {
+                "add tanh copy"
+            } else if edit.contains(" from library ") {
+                "take from library"
+            } else {
+                "take from runner-up"
+            };
+            assert_eq!(*operator, expected, "{edit}");
+            assert!(evolve::offline::OPERATORS.contains(operator));
+        }
         for literal in integer_literals(body(&proposal.source)) {
             assert!(library_ints.contains(&literal), "new integer {literal}");
         }

@@ -68,12 +68,18 @@ pub struct Agent {
 
 impl Agent {
     /// Hidden layers get gain √2, the actor's output 0.01 and the critic's 1 (CleanRL);
-    /// the log-std starts at 0.
-    pub fn new(obs_dim: usize, act_dim: usize, hidden: usize, device: &Device) -> Self {
+    /// the log-std starts at `init_log_std` (CleanRL: 0).
+    pub fn new(
+        obs_dim: usize,
+        act_dim: usize,
+        hidden: usize,
+        init_log_std: f64,
+        device: &Device,
+    ) -> Self {
         Self {
             actor: Mlp::new(obs_dim, hidden, act_dim, 0.01, device),
             critic: Mlp::new(obs_dim, hidden, 1, 1.0, device),
-            log_std: Param::from_tensor(Tensor::zeros([act_dim], device)),
+            log_std: Param::from_tensor(Tensor::full([act_dim], init_log_std, device)),
         }
     }
 

@@ -95,6 +95,9 @@ pub struct TrainConfig {
     pub target_kl: Option<f64>,
     /// Width of both hidden layers of the actor and of the critic.
     pub hidden: usize,
+    /// The actor's log standard deviation at the start, the same for every action element
+    /// (CleanRL: 0, a standard deviation of 1; Stable-Baselines3 calls it `log_std_init`).
+    pub init_log_std: f64,
     /// Normalize observations by running mean and variance (clipped to ±10).
     pub normalize_obs: bool,
     /// Scale rewards by the running std of the discounted return (clipped to ±10).
@@ -135,6 +138,7 @@ impl Default for TrainConfig {
             max_grad_norm: 0.5,
             target_kl: None,
             hidden: 64,
+            init_log_std: 0.0,
             normalize_obs: true,
             normalize_reward: true,
             checkpoint_every: 1,
@@ -253,6 +257,7 @@ impl TrainConfig {
             ("vf_coef", self.vf_coef, 0.0, 1e6, true),
             ("max_grad_norm", self.max_grad_norm, 0.0, 1e12, true),
             ("kl_coef", self.kl_coef, 0.0, 1e6, true),
+            ("init_log_std", self.init_log_std, -10.0, 2.0, true),
         ];
         for (name, value, low, high, low_allowed) in ranges {
             let above_low = if low_allowed {

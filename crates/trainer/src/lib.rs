@@ -3,8 +3,8 @@
 //! - [`TrainConfig`]: every hyperparameter, with CleanRL's defaults.
 //! - [`Trainer`]: one update at a time: collect a rollout, estimate advantages (GAE for PPO,
 //!   group-relative returns for GRPO), run the minibatch epochs with global-norm clipping.
-//! - [`Run`] and [`train`]: a run directory with `config.toml`, `metrics.jsonl` and
-//!   checkpoints, resumable after a stop or a kill.
+//! - [`Run`], [`train`] and [`train_until`]: a run directory with `config.toml`,
+//!   `metrics.jsonl` and checkpoints, resumable after a stop, a kill or a pause.
 //! - [`evaluate`]: a trained policy's success rate, return and reward components.
 
 pub mod advantage;
@@ -31,5 +31,5 @@ pub use envs::{TrainEnv, TrainEnvs, make_env, make_envs};
 pub use error::TrainError;
 pub use eval::{EvalReport, MAX_EVAL_EPISODES, ROLLOUT_FORMAT, evaluate};
 pub use policy::{Decision, Policy};
-pub use run::{Outcome, RaceRule, Run, RunConfig, RunEnd, RunSetup, train};
+pub use run::{Outcome, Run, RunConfig, RunEnd, RunSetup, train, train_until};
 pub use trainer::Trainer;

@@ -222,7 +222,7 @@ pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>, TrainError> {
 }
 
 /// The mean of `key` over the last `fraction` (0 to 1] of the rows that have it, at least one
-/// row; `None` when no row has it. Fitness and racing read training this way, so that one
+/// row; `None` when no row has it. Evolve's fitness reads training this way, so that one
 /// lucky update does not decide.
 pub fn window_mean(rows: &[MetricsRow], key: &str, fraction: f64) -> Option<f64> {
     let values: Vec<f64> = rows

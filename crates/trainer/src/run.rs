@@ -3,7 +3,7 @@
 
 use crate::agent::{Agent, param_shapes};
 use crate::envs::{TrainEnvs, make_envs};
-use crate::metrics::{MetricsLog, MetricsRow, read_metrics, window_mean};
+use crate::metrics::{MetricsLog, MetricsRow, read_metrics};
 use crate::normalize::{ObsNormalizer, RewardScaler};
 use crate::{TrainConfig, TrainError, Trainer};
 use burn::module::Module;
@@ -27,31 +27,6 @@ pub struct RunSetup {
     pub env_options: EnvOptions,
     /// Where the reward program came from; the run keeps its own copy as `reward.rhai`.
     pub reward_source: Option<PathBuf>,
-    /// Stop early when the run is clearly behind (evolve's racing); never when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub race: Option<RaceRule>,
-}
-
-/// Racing: once the run passes `at_step`, it stops unless its score (the mean of `metric`
-/// over the last `window` fraction of its metrics rows, negated when smaller is better)
-/// reaches `threshold`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RaceRule {
-    pub at_step: u64,
-    /// A metrics key, e.g. `final/is_success`.
-    pub metric: String,
-    pub higher_is_better: bool,
-    pub threshold: f64,
-    pub window: f64,
-}
-
-impl RaceRule {
-    /// The run's score by this rule's metric, `None` before any row has it.
-    pub fn score(&self, rows: &[MetricsRow]) -> Option<f64> {
-        let mean = window_mean(rows, &self.metric, self.window)?;
-        Some(if self.higher_is_better { mean } else { -mean })
-    }
 }
 
 /// How a run's last `train` call ended, written as `outcome.json` for whoever launched it.
@@ -59,10 +34,6 @@ impl RaceRule {
 pub struct Outcome {
     pub end: RunEnd,
     pub global_step: u64,
-    /// The racing score at the racing step, when the run was raced (`-inf` when no row had
-    /// the metric; written as "-inf", as non-finite metrics are).
-    #[serde(default, with = "crate::metrics::json_f64_opt")]
-    pub race_score: Option<f64>,
 }
 
 /// The whole `config.toml` of a run.
@@ -104,8 +75,10 @@ pub enum RunEnd {
     Finished,
     /// The stop flag was raised; the last update is checkpointed and the run can resume.
     Stopped,
-    /// The race rule stopped the run at its racing step; it is checkpointed.
-    Raced,
+    /// The run reached the step it was asked to train until (`--until`), short of its
+    /// `total_steps`; it is checkpointed and resumes from there with the same learning-rate
+    /// schedule.
+    Paused,
 }
 
 /// A run directory.
@@ -161,8 +134,7 @@ impl Run {
             return Err(TrainError::file(dir, what));
         }
         let text = user_files::read_to_string(&path, Kind::CONFIG)?;
-        let config: RunConfig = toml::from_str(&text)
-            .map_err(|e| TrainError::file(&path, user_files::toml_message(&text, &e)))?;
+        let config = parse_config(&text).map_err(|e| TrainError::file(&path, e))?;
         config
             .train
             .validate()
@@ -333,7 +305,7 @@ impl Run {
             .check(obs_dim, act_dim, &setup.env)
             .map_err(|e| TrainError::checkpoint(&state_path, e))?;
         let mut trainer = Trainer::new(config.clone(), obs_dim, act_dim);
-        let agent = Agent::new(obs_dim, act_dim, config.hidden, &trainer.device);
+        let agent = Agent::new(obs_dim, act_dim, config.hidden, config.init_log_std, &trainer.device);
         let expected = param_shapes(&agent);
         let model_path = dir.join("model.bpk");
         let (model_bytes, model_tensors) = read_pack(&model_path)?;
@@ -364,6 +336,29 @@ impl Run {
         trainer.rng = rng;
         Ok(trainer)
     }
+}
+
+/// Reads `config.toml`. A `[run.race]` table, which evolve wrote before its multi-fidelity
+/// schedule replaced racing, is dropped: such a run trains on like any other.
+fn parse_config(text: &str) -> Result<RunConfig, String> {
+    let error = match toml::from_str::<RunConfig>(text) {
+        Ok(config) => return Ok(config),
+        Err(e) => user_files::toml_message(text, &e),
+    };
+    let Ok(mut table) = toml::from_str::<toml::Table>(text) else {
+        return Err(error);
+    };
+    let raced = table
+        .get_mut("run")
+        .and_then(toml::Value::as_table_mut)
+        .and_then(|run| run.remove("race"))
+        .is_some();
+    if !raced {
+        return Err(error);
+    }
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| e.to_string())
 }
 
 /// A run's settings against its env: what [`TrainConfig::validate_for_env`] checks.
@@ -539,6 +534,20 @@ pub fn train(
     stop: &AtomicBool,
     on_update: &mut dyn FnMut(&MetricsRow),
 ) -> Result<RunEnd, TrainError> {
+    train_until(run, None, stop, on_update)
+}
+
+/// [`train`], pausing once the run has taken `until` env steps (at the end of the update that
+/// reaches it) with a checkpoint there: [`RunEnd::Paused`]. The learning rate still anneals
+/// over `total_steps`, so the metrics up to the pause are those of a run trained straight
+/// through, and a later call with a larger `until` (or none) continues from the checkpoint.
+/// A run already at or past `until` pauses at once without training.
+pub fn train_until(
+    run: &Run,
+    until: Option<u64>,
+    stop: &AtomicBool,
+    on_update: &mut dyn FnMut(&MetricsRow),
+) -> Result<RunEnd, TrainError> {
     let config = &run.config.train;
     let mut envs = run.envs(config.num_envs, config.threads)?;
     let has_checkpoint =
@@ -551,31 +560,34 @@ pub fn train(
         Trainer::new(config.clone(), obs_dim, act_dim)
     };
     run.keep_metrics_through(trainer.update)?;
-    if let Some(previous) = run.outcome()?
-        && previous.end == RunEnd::Raced
-        && run.config.run.race.is_some()
-    {
-        // Raced out before: a resumed racing run stays raced rather than training on.
-        return Ok(RunEnd::Raced);
-    }
     let _ = std::fs::remove_file(run.dir.join(OUTCOME_FILE));
     let mut log = MetricsLog::open(&run.dir.join(METRICS_FILE))?;
-    let mut rows = run.metrics()?;
-    let end = |end: RunEnd, step: u64, race_score: Option<f64>| -> Result<RunEnd, TrainError> {
+    // The update the checkpoint on disk holds, when it holds the learner's current state.
+    let mut saved = has_checkpoint.then_some(trainer.update);
+    let end = |end: RunEnd, step: u64| -> Result<RunEnd, TrainError> {
         run.draw_curves()?;
         run.write_outcome(&Outcome {
             end,
             global_step: step,
-            race_score,
         })?;
         Ok(end)
     };
-    while trainer.global_step < config.total_steps {
-        if stop.load(Ordering::Relaxed) {
-            run.save_checkpoint(&trainer)?;
-            return end(RunEnd::Stopped, trainer.global_step, None);
+    loop {
+        if trainer.global_step >= config.total_steps {
+            return end(RunEnd::Finished, trainer.global_step);
         }
-        let before = trainer.global_step;
+        let pause = until.is_some_and(|until| trainer.global_step >= until);
+        if pause || stop.load(Ordering::Relaxed) {
+            if saved != Some(trainer.update) {
+                run.save_checkpoint(&trainer)?;
+            }
+            let how = if pause {
+                RunEnd::Paused
+            } else {
+                RunEnd::Stopped
+            };
+            return end(how, trainer.global_step);
+        }
         let row = trainer.update(&mut envs.venv);
         if let Some(error) = envs.reward_error() {
             return Err(error);
@@ -586,25 +598,13 @@ pub fn train(
         log.write(&row)?;
         if last || trainer.update % config.checkpoint_every as u64 == 0 {
             run.save_checkpoint(&trainer)?;
+            saved = Some(trainer.update);
         }
         on_update(&row);
-        rows.push(row);
-        if let Some(rule) = &run.config.run.race
-            && before < rule.at_step
-            && trainer.global_step >= rule.at_step
-            && !last
-        {
-            let score = rule.score(&rows).unwrap_or(f64::NEG_INFINITY);
-            if score < rule.threshold {
-                run.save_checkpoint(&trainer)?;
-                return end(RunEnd::Raced, trainer.global_step, Some(score));
-            }
-        }
         if trainer.update % CURVES_EVERY == 0 {
             run.draw_curves()?;
         }
     }
-    end(RunEnd::Finished, trainer.global_step, None)
 }
 
 /// Writes `path` through a temporary file and a rename, so readers see the old or the new

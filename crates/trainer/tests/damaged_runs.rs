@@ -29,7 +29,6 @@ fn reach_setup(reward: Option<PathBuf>) -> RunSetup {
         env: "franka-reach".into(),
         env_options: Default::default(),
         reward_source: reward,
-        race: None,
     }
 }
 
@@ -278,4 +277,34 @@ fn settings_that_cannot_fit_the_env_are_refused_before_the_run_is_made() {
     assert!(matches!(err, TrainError::Config(_)), "{err}");
     assert!(err.to_string().contains("GiB"), "{err}");
     assert!(!dir.exists(), "nothing is written for refused settings");
+}
+
+#[test]
+fn a_run_with_the_race_table_evolve_wrote_before_its_schedule_still_opens() {
+    let dir = scratch("legacy-race");
+    trained_run(&dir);
+    let path = dir.join("config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let with_race = text.replacen(
+        "[train]",
+        "[run.race]\nat_step = 64\nmetric = \"final/is_success\"\nhigher_is_better = true\n\
+         threshold = 0.5\nwindow = 0.2\n\n[train]",
+        1,
+    );
+    assert_ne!(with_race, text);
+    std::fs::write(&path, &with_race).unwrap();
+    let run = Run::open(&dir).unwrap();
+    assert_eq!(run.config.train.total_steps, 128);
+    // Any other unknown key is still an error naming it.
+    std::fs::write(
+        &path,
+        with_race.replacen("[train]", "[train]\ncolour = 1", 1),
+    )
+    .unwrap();
+    let err = Run::open(&dir).err().unwrap().to_string();
+    assert!(
+        err.contains("config.toml") && err.contains("colour"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -81,19 +81,28 @@ impl Mode {
 struct Row<'a> {
     #[serde(flatten)]
     candidate: &'a Candidate,
-    status_text: &'static str,
+    status_text: String,
+    operators_text: String,
     error_line: Option<String>,
     elite: bool,
 }
 
-fn status_text(c: &Candidate) -> &'static str {
+/// `stopped at rung 0`, `trained to the top rung`, `crashed at rung 1`, ...
+fn status_text(c: &Candidate) -> String {
+    let at = |what: &str| match c.rung {
+        Some(rung) => format!("{what} at rung {rung}"),
+        None => what.to_string(),
+    };
     match c.status {
-        evolve::Status::NoCode => "no code",
-        evolve::Status::FailedCheck => "failed check",
-        evolve::Status::Pending => "pending",
-        evolve::Status::Trained => "trained",
-        evolve::Status::Raced => "raced out",
-        evolve::Status::Crashed => "crashed",
+        evolve::Status::NoCode => "no code".into(),
+        evolve::Status::FailedCheck => "failed check".into(),
+        evolve::Status::Pending => match c.rung {
+            Some(rung) => format!("promoted from rung {rung}, training"),
+            None => "pending".into(),
+        },
+        evolve::Status::Trained => "trained to the top rung".into(),
+        evolve::Status::Stopped => at("stopped"),
+        evolve::Status::Crashed => at("crashed"),
     }
 }
 
@@ -258,6 +267,7 @@ impl Site {
             .map(|c| Row {
                 candidate: c,
                 status_text: status_text(c),
+                operators_text: evolve::report::operators_text(c),
                 error_line: c.error.as_deref().map(|e| {
                     e.lines()
                         .next()
@@ -295,9 +305,11 @@ impl Site {
             "generations_done": report.generations.len(),
             "config": report.config,
             "elite": report.elite,
-            "raced": report.raced,
-            "steps_saved": report.steps_saved,
-            "steps_budgeted": report.steps_budgeted,
+            "schedule": report.schedule,
+            "rung_steps": report.config.schedule().describe(),
+            "savings": evolve::report::savings_line(&report),
+            "budget_steps": evolve::progress::format_count(report.budget_steps),
+            "operators": report.operators,
             "prompt_tokens": report.prompt_tokens,
             "completion_tokens": report.completion_tokens,
             "cost_usd": report.cost_usd,
