@@ -48,8 +48,8 @@ impl Budget {
     pub fn sizes(self) -> BudgetSizes {
         let (samples, generations, steps, eta, rungs, seeds) = match self {
             Budget::Quick => (4, 1, 60_000, 3, 2, 2),
-            Budget::Default => (8, 2, 600_000, 3, 3, 3),
-            Budget::Full => (16, 3, 1_000_000, 3, 3, 5),
+            Budget::Default => (8, 3, 1_000_000, 3, 3, 3),
+            Budget::Full => (16, 5, 3_000_000, 3, 4, 5),
         };
         BudgetSizes {
             samples,
@@ -302,11 +302,14 @@ mod tests {
     #[test]
     fn budgets_add_up_the_schedule_and_the_final_runs() {
         let config = EvolveConfig::new("franka-reach", Budget::Default);
-        assert_eq!(config.schedule().rung_steps, vec![66_666, 200_000, 600_000]);
-        // 8 at 66,666, 3 of them resumed to 200,000 and 1 of those to 600,000, each resumed
-        // run counted once: 8 × 66,666 + 3 × 133,334 + 1 × 400,000 per generation.
-        let generation = 8 * 66_666 + 3 * 133_334 + 400_000;
-        assert_eq!(config.total_steps(), 2 * generation + 3 * 3 * 600_000);
+        assert_eq!(
+            config.schedule().rung_steps,
+            vec![111_111, 333_333, 1_000_000]
+        );
+        // 8 at 111,111, 3 of them resumed to 333,333 and 1 of those to 1,000,000, each
+        // resumed run counted once: 8 × 111,111 + 3 × 222,222 + 1 × 666,667 per generation.
+        let generation = 8 * 111_111 + 3 * 222_222 + 666_667;
+        assert_eq!(config.total_steps(), 3 * generation + 3 * 3 * 1_000_000);
         let quick = EvolveConfig::new("franka-reach", Budget::Quick);
         assert_eq!(quick.schedule().rung_steps, vec![20_000, 60_000]);
         assert_eq!(
