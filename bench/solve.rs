@@ -20,7 +20,7 @@ use trainer::{Algorithm, Run, RunSetup, TrainConfig};
 /// (env, target success, default budget in env steps)
 const TASKS: [(&str, f64, u64); 2] = [
     ("franka-reach", 0.9, 200_000),
-    ("franka-push", 0.8, 3_000_000),
+    ("franka-push", 0.8, 1_500_000),
 ];
 
 /// Updates the success rate is averaged over.

@@ -305,7 +305,13 @@ impl Run {
             .check(obs_dim, act_dim, &setup.env)
             .map_err(|e| TrainError::checkpoint(&state_path, e))?;
         let mut trainer = Trainer::new(config.clone(), obs_dim, act_dim);
-        let agent = Agent::new(obs_dim, act_dim, config.hidden, config.init_log_std, &trainer.device);
+        let agent = Agent::new(
+            obs_dim,
+            act_dim,
+            config.hidden,
+            config.init_log_std,
+            &trainer.device,
+        );
         let expected = param_shapes(&agent);
         let model_path = dir.join("model.bpk");
         let (model_bytes, model_tensors) = read_pack(&model_path)?;

@@ -123,7 +123,13 @@ impl Trainer {
     pub fn new(config: TrainConfig, obs_dim: usize, act_dim: usize) -> Self {
         let device = config.device.burn_device().autodiff();
         device.seed(config.seed);
-        let agent = Agent::new(obs_dim, act_dim, config.hidden, config.init_log_std, &device);
+        let agent = Agent::new(
+            obs_dim,
+            act_dim,
+            config.hidden,
+            config.init_log_std,
+            &device,
+        );
         Self {
             optimizer: new_optimizer(&config),
             obs_norm: ObsNormalizer::new(obs_dim, config.normalize_obs),
