@@ -5,8 +5,10 @@
 //! reward programs read, the task text and the success metric), reports its state in schema
 //! order, and may have a scripted controller.
 //!
-//! [`make`] builds one by name: `franka-reach`, `franka-push`, or `mjcf:<path>` for any MJCF
-//! file with actuators. Adding a task means adding one module and one line to [`REGISTRY`].
+//! [`make`] builds one by name: the tasks in [`REGISTRY`] (`franka-reach`, `franka-push`,
+//! `quadruped-walk`, `quadruped-turn`, `quadruped-stand`), `half-cheetah` (Gymnasium's
+//! HalfCheetah-v5 on the model given by `--model`), or `mjcf:<path>` for any MJCF file with
+//! actuators. Adding a task means adding one module and one line to [`REGISTRY`].
 
 mod assets;
 mod franka;

@@ -27,7 +27,8 @@ pub enum EnvError {
 }
 
 /// The most physics steps per action any env accepts: 4× panda_mujoco_gym's 250, and 2 s of
-/// simulated time per action at a 2 ms timestep. More makes one env step take seconds.
+/// simulated time per action at a 2 ms timestep (8 s at 8 ms). More makes one env step take
+/// seconds.
 pub const MAX_FRAME_SKIP: usize = 1000;
 
 /// Checks a frame skip (physics steps per action) against `1..=MAX_FRAME_SKIP`.

@@ -199,11 +199,6 @@ impl TrainConfig {
         self.num_envs.saturating_mul(self.num_steps)
     }
 
-    /// Samples in one minibatch.
-    pub fn minibatch_size(&self) -> usize {
-        (self.batch_size() / self.num_minibatches.max(1)).max(1)
-    }
-
     /// Env steps the learning rate anneals over: the run's whole PPO rollouts, so that PPO
     /// anneals exactly as CleanRL does, once per rollout of `batch_size` steps.
     pub fn anneal_steps(&self) -> u64 {

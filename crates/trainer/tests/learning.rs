@@ -355,9 +355,9 @@ fn eval_records_rollouts_that_replay_the_physics() {
         let recorded = state(3);
         // Not bit for bit: inside a step the env reads the fingertips as MuJoCo left them,
         // computed before the last substep's integration, while a restored state has them
-        // recomputed; the two differ by one 2 ms substep of motion.
+        // recomputed; the two differ by one 8 ms substep of motion.
         for (a, b) in replayed.qpos.iter().zip(&recorded.qpos) {
-            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+            assert!((a - b).abs() < 1e-3, "{a} vs {b}");
         }
     }
     // Replaying a state reproduces the site positions it was taken at.
