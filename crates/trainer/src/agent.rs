@@ -83,6 +83,24 @@ impl Agent {
         }
     }
 
+    /// [`Agent::new`] with the weights drawn from `seed`. burn's initializer draws from one
+    /// generator per backend, shared by every thread, so seeding and drawing happen under one
+    /// lock: two agents made at once (tests, or trainings in one process) do not interleave
+    /// their draws.
+    pub fn seeded(
+        seed: u64,
+        obs_dim: usize,
+        act_dim: usize,
+        hidden: usize,
+        init_log_std: f64,
+        device: &Device,
+    ) -> Self {
+        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _init = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        device.seed(seed);
+        Self::new(obs_dim, act_dim, hidden, init_log_std, device)
+    }
+
     /// The critic's value of each observation, `[batch]`.
     pub fn value(&self, obs: Tensor<2>) -> Tensor<1> {
         self.critic.forward(obs).squeeze_dim(1)

@@ -1,7 +1,7 @@
 //! A training run on disk: `config.toml`, the reward program, `metrics.jsonl` and
 //! `checkpoints/`. Runs resume from their last checkpoint.
 
-use crate::agent::{Agent, param_shapes};
+use crate::agent::param_shapes;
 use crate::envs::{TrainEnvs, make_envs};
 use crate::metrics::{MetricsLog, MetricsRow, read_metrics};
 use crate::normalize::{ObsNormalizer, RewardScaler};
@@ -305,21 +305,16 @@ impl Run {
             .check(obs_dim, act_dim, &setup.env)
             .map_err(|e| TrainError::checkpoint(&state_path, e))?;
         let mut trainer = Trainer::new(config.clone(), obs_dim, act_dim);
-        let agent = Agent::new(
-            obs_dim,
-            act_dim,
-            config.hidden,
-            config.init_log_std,
-            &trainer.device,
-        );
-        let expected = param_shapes(&agent);
+        let expected = param_shapes(&trainer.agent);
         let model_path = dir.join("model.bpk");
         let (model_bytes, model_tensors) = read_pack(&model_path)?;
         check_model_tensors(&model_tensors, &expected, config.hidden)
             .map_err(|e| TrainError::checkpoint(&model_path, e))?;
         let record = burn::store::ModuleRecord::from_bytes(model_bytes)
             .map_err(|e| TrainError::checkpoint(&model_path, one_line(e)))?;
-        trainer.agent = agent
+        trainer.agent = trainer
+            .agent
+            .clone()
             .try_load_record(record)
             .map_err(|e| TrainError::checkpoint(&model_path, one_line(e)))?;
         let optimizer_path = dir.join("optimizer.bpk");

@@ -122,8 +122,8 @@ impl Trainer {
     /// initializer panics on an empty observation or action); [`crate::train`] checks them.
     pub fn new(config: TrainConfig, obs_dim: usize, act_dim: usize) -> Self {
         let device = config.device.burn_device().autodiff();
-        device.seed(config.seed);
-        let agent = Agent::new(
+        let agent = Agent::seeded(
+            config.seed,
             obs_dim,
             act_dim,
             config.hidden,
