@@ -32,6 +32,23 @@ struct Contestant {
     seconds: f64,
 }
 
+impl Contestant {
+    /// One thread, `STEPS` a round, nothing measured yet.
+    fn new(name: &'static str, physics: FrankaPhysics, config: TrainConfig) -> Self {
+        Self {
+            name,
+            physics,
+            config: TrainConfig {
+                threads: 1,
+                total_steps: STEPS,
+                ..config
+            },
+            steps: 0,
+            seconds: 0.0,
+        }
+    }
+}
+
 fn main() {
     let rounds: usize = std::env::var("THROUGHPUT_ROUNDS")
         .ok()
@@ -42,36 +59,25 @@ fn main() {
             })
         })
         .unwrap_or(5);
-    let one_thread = |config: TrainConfig| TrainConfig {
-        threads: 1,
-        total_steps: STEPS,
-        ..config
-    };
     let mut contestants = [
-        Contestant {
-            name: "previous train defaults",
-            physics: FrankaPhysics::Reference,
-            config: one_thread(TrainConfig {
+        Contestant::new(
+            "previous train defaults",
+            FrankaPhysics::Reference,
+            TrainConfig {
                 num_steps: 1024,
                 ..TrainConfig::default()
-            }),
-            steps: 0,
-            seconds: 0.0,
-        },
-        Contestant {
-            name: "previous evolve candidates",
-            physics: FrankaPhysics::Reference,
-            config: one_thread(TrainConfig::default()),
-            steps: 0,
-            seconds: 0.0,
-        },
-        Contestant {
-            name: "new defaults",
-            physics: FrankaPhysics::Fast,
-            config: one_thread(TrainConfig::for_env("franka-push")),
-            steps: 0,
-            seconds: 0.0,
-        },
+            },
+        ),
+        Contestant::new(
+            "previous evolve candidates",
+            FrankaPhysics::Reference,
+            TrainConfig::default(),
+        ),
+        Contestant::new(
+            "new defaults",
+            FrankaPhysics::Fast,
+            TrainConfig::for_env("franka-push"),
+        ),
     ];
     let root = std::env::temp_dir().join(format!("rewardgen-throughput-{}", std::process::id()));
     println!(

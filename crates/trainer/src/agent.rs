@@ -68,26 +68,11 @@ pub struct Agent {
 
 impl Agent {
     /// Hidden layers get gain √2, the actor's output 0.01 and the critic's 1 (CleanRL);
-    /// the log-std starts at `init_log_std` (CleanRL: 0).
+    /// the log-std starts at `init_log_std` (CleanRL: 0). The weights are drawn from `seed`.
+    /// burn's initializer draws from one generator per backend, shared by every thread, so
+    /// seeding and drawing happen under one lock: two agents made at once (tests, or
+    /// trainings in one process) do not interleave their draws.
     pub fn new(
-        obs_dim: usize,
-        act_dim: usize,
-        hidden: usize,
-        init_log_std: f64,
-        device: &Device,
-    ) -> Self {
-        Self {
-            actor: Mlp::new(obs_dim, hidden, act_dim, 0.01, device),
-            critic: Mlp::new(obs_dim, hidden, 1, 1.0, device),
-            log_std: Param::from_tensor(Tensor::full([act_dim], init_log_std, device)),
-        }
-    }
-
-    /// [`Agent::new`] with the weights drawn from `seed`. burn's initializer draws from one
-    /// generator per backend, shared by every thread, so seeding and drawing happen under one
-    /// lock: two agents made at once (tests, or trainings in one process) do not interleave
-    /// their draws.
-    pub fn seeded(
         seed: u64,
         obs_dim: usize,
         act_dim: usize,
@@ -98,7 +83,11 @@ impl Agent {
         static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let _init = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         device.seed(seed);
-        Self::new(obs_dim, act_dim, hidden, init_log_std, device)
+        Self {
+            actor: Mlp::new(obs_dim, hidden, act_dim, 0.01, device),
+            critic: Mlp::new(obs_dim, hidden, 1, 1.0, device),
+            log_std: Param::from_tensor(Tensor::full([act_dim], init_log_std, device)),
+        }
     }
 
     /// The critic's value of each observation, `[batch]`.

@@ -122,7 +122,7 @@ impl Trainer {
     /// initializer panics on an empty observation or action); [`crate::train`] checks them.
     pub fn new(config: TrainConfig, obs_dim: usize, act_dim: usize) -> Self {
         let device = config.device.burn_device().autodiff();
-        let agent = Agent::seeded(
+        let agent = Agent::new(
             config.seed,
             obs_dim,
             act_dim,

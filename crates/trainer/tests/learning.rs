@@ -128,7 +128,7 @@ fn the_learning_rate_anneals_over_env_steps_even_when_grpo_episodes_are_short() 
 #[test]
 fn global_norm_clipping_scales_all_gradients_together() {
     let device = Device::flex().autodiff();
-    let agent = Agent::seeded(3, 3, 2, 8, 0.0, &device);
+    let agent = Agent::new(3, 3, 2, 8, 0.0, &device);
     let obs = trainer_input(&device);
     let (log_prob, _) =
         agent.log_prob_entropy(obs.clone(), burn::tensor::Tensor::ones([4, 2], &device));
@@ -166,7 +166,7 @@ fn trainer_input(device: &Device) -> burn::tensor::Tensor<2> {
 #[test]
 fn log_prob_of_the_mean_action_is_the_gaussian_peak() {
     let device = Device::flex();
-    let agent = Agent::seeded(1, 3, 2, 8, 0.0, &device);
+    let agent = Agent::new(1, 3, 2, 8, 0.0, &device);
     let obs = trainer_input(&device);
     let mean = agent.action_mean(obs.clone());
     let (log_prob, entropy) = agent.log_prob_entropy(obs, mean);

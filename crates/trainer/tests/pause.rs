@@ -1,6 +1,8 @@
 //! A run paused at a step (`--until`, evolve's lower rungs) against the same run trained
 //! straight through. Its own test binary: runs compared for equality must not share the
-//! process with other tests' training (their weight initialisation draws on the same device).
+//! process with other tests' training. In one process with `learning.rs` they differ from the
+//! first update, although `Agent::new` already serialises the weight draws; the cause is not
+//! found yet.
 
 use std::sync::atomic::AtomicBool;
 use trainer::{Run, RunEnd, RunSetup, TrainConfig};

@@ -49,26 +49,30 @@ pub enum FrankaPhysics {
 }
 
 impl FrankaPhysics {
-    /// The names the `physics` env option takes, in the order of the variants.
-    pub const NAMES: [&str; 2] = ["fast", "reference"];
+    /// Every preset.
+    pub const ALL: [Self; 2] = [Self::Fast, Self::Reference];
 
     /// The preset an env option names; `None` is the default.
     pub fn parse(name: Option<&str>) -> Result<Self, EnvError> {
-        match name {
-            None | Some("fast") => Ok(Self::Fast),
-            Some("reference") => Ok(Self::Reference),
-            Some(other) => Err(EnvError::InvalidOption(format!(
-                "physics (--physics) must be one of {}, not '{other}'",
-                Self::NAMES.join(", ")
-            ))),
-        }
+        let Some(name) = name else {
+            return Ok(Self::Fast);
+        };
+        Self::ALL
+            .into_iter()
+            .find(|preset| preset.name() == name)
+            .ok_or_else(|| {
+                EnvError::InvalidOption(format!(
+                    "physics (--physics) must be one of {}, not '{name}'",
+                    Self::ALL.map(Self::name).join(", ")
+                ))
+            })
     }
 
     /// The preset's name, as the env option spells it.
     pub fn name(self) -> &'static str {
         match self {
-            Self::Fast => Self::NAMES[0],
-            Self::Reference => Self::NAMES[1],
+            Self::Fast => "fast",
+            Self::Reference => "reference",
         }
     }
 
