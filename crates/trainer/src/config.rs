@@ -263,7 +263,7 @@ impl TrainConfig {
             if !(value.is_finite() && above_low && value <= high) {
                 let open = if low_allowed { "[" } else { "(" };
                 return Err(format!(
-                    "{name} must be a finite number in {open}{low}, {high}], not {value}"
+                    "{name} must be a finite number in {open}{low}, {high}], not {value:?}"
                 ));
             }
         }
@@ -272,7 +272,7 @@ impl TrainConfig {
         {
             return Err(format!(
                 "target_kl must be a finite number in (0, 1000000], or left out to never stop \
-                 early, not {target}"
+                 early, not {target:?}"
             ));
         }
         if self.device == ComputeDevice::Wgpu && !cfg!(feature = "gpu") {
