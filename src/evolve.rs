@@ -3,8 +3,8 @@
 
 use anyhow::{Context, Result, bail};
 use evolve::{
-    Budget, Event, Evolution, EvolveConfig, Generator, GeneratorKind, LlmGenerator, Observer,
-    OfflineGenerator, Outcome, ReplayGenerator, RunProgress, Status, Store,
+    Budget, Event, Evolution, EvolveConfig, EvolveFile, ExecutorKind, Generator, GeneratorKind,
+    LlmGenerator, Observer, OfflineGenerator, Outcome, ReplayGenerator, RunProgress, Status, Store,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, Write};
@@ -85,6 +85,43 @@ pub struct EvolveArgs {
     /// Pause after each generation, show the elite and read a line of feedback.
     #[arg(long)]
     interactive: bool,
+    /// Where the trainings run: local (processes of this machine, --jobs at a time) or slurm
+    /// (one job array per rung of a generation, and one for the final evaluation; see
+    /// docs/cluster.md).
+    #[arg(long, value_enum)]
+    executor: Option<ExecutorKind>,
+    /// TOML file of evolve settings: `executor`, and a `[slurm]` table with the keys of the
+    /// --slurm-* flags (partition, account, time, cpus_per_task, mem, max_running, args,
+    /// binary, poll_seconds). Flags override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Slurm partition (sbatch --partition).
+    #[arg(long, value_name = "NAME")]
+    slurm_partition: Option<String>,
+    /// Slurm account to charge (sbatch --account).
+    #[arg(long, value_name = "NAME")]
+    slurm_account: Option<String>,
+    /// Time limit of each training (sbatch --time: MINUTES, HH:MM:SS, D-HH:MM).
+    #[arg(long, value_name = "LIMIT")]
+    slurm_time: Option<String>,
+    /// CPUs of each training (sbatch --cpus-per-task; default 1).
+    #[arg(long, value_name = "N")]
+    slurm_cpus_per_task: Option<u32>,
+    /// Memory of each training (sbatch --mem: 4G, 4000M).
+    #[arg(long, value_name = "SIZE")]
+    slurm_mem: Option<String>,
+    /// Array tasks running at once (the K of sbatch --array=0-N%K; default: no limit).
+    #[arg(long, value_name = "K")]
+    slurm_max_running: Option<u32>,
+    /// Any other sbatch option, as one --key=value word (repeatable): --slurm-arg=--qos=high.
+    #[arg(long = "slurm-arg", value_name = "OPTION", allow_hyphen_values = true)]
+    slurm_args: Vec<String>,
+    /// The rewardgen binary the nodes run, the same path on each (default: this one).
+    #[arg(long, value_name = "PATH")]
+    slurm_binary: Option<PathBuf>,
+    /// Seconds between two looks at the Slurm queue (default 10).
+    #[arg(long, value_name = "SECONDS")]
+    slurm_poll: Option<u64>,
     /// Run directory to create (default: runs/evolve-<env>-<time>).
     #[arg(long, conflicts_with = "resume")]
     out: Option<PathBuf>,
@@ -135,7 +172,73 @@ impl EvolveArgs {
             }
         };
         config.templates = self.templates.clone();
+        self.set_executor(&mut config)?;
         Ok(config)
+    }
+
+    /// The executor and its Slurm settings: the config file's, then the flags.
+    fn set_executor(&self, config: &mut EvolveConfig) -> Result<()> {
+        if let Some(path) = &self.config {
+            let text = user_files::read_to_string(path, user_files::Kind::CONFIG)?;
+            let file =
+                EvolveFile::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            if let Some(executor) = file.executor {
+                config.executor = executor;
+            }
+            if let Some(slurm) = file.slurm {
+                config.slurm = slurm;
+            }
+        }
+        if let Some(executor) = self.executor {
+            config.executor = executor;
+        }
+        let slurm = &mut config.slurm;
+        macro_rules! set_some {
+            ($($flag:ident => $field:ident),*) => {$(
+                if let Some(value) = self.$flag.clone() {
+                    slurm.$field = Some(value);
+                }
+            )*};
+        }
+        set_some!(
+            slurm_partition => partition,
+            slurm_account => account,
+            slurm_time => time,
+            slurm_mem => mem,
+            slurm_max_running => max_running
+        );
+        if let Some(cpus) = self.slurm_cpus_per_task {
+            slurm.cpus_per_task = cpus;
+        }
+        if let Some(seconds) = self.slurm_poll {
+            slurm.poll_seconds = seconds;
+        }
+        slurm.args.extend(self.slurm_args.iter().cloned());
+        if let Some(binary) = &self.slurm_binary {
+            slurm.binary = Some(std::path::absolute(binary)?);
+        }
+        let slurm_given = self.slurm_flags_given();
+        if config.executor != ExecutorKind::Slurm && !slurm_given.is_empty() {
+            bail!("{} need --executor slurm", slurm_given.join(", "));
+        }
+        Ok(())
+    }
+
+    fn slurm_flags_given(&self) -> Vec<&'static str> {
+        [
+            ("--slurm-partition", self.slurm_partition.is_some()),
+            ("--slurm-account", self.slurm_account.is_some()),
+            ("--slurm-time", self.slurm_time.is_some()),
+            ("--slurm-cpus-per-task", self.slurm_cpus_per_task.is_some()),
+            ("--slurm-mem", self.slurm_mem.is_some()),
+            ("--slurm-max-running", self.slurm_max_running.is_some()),
+            ("--slurm-arg", !self.slurm_args.is_empty()),
+            ("--slurm-binary", self.slurm_binary.is_some()),
+            ("--slurm-poll", self.slurm_poll.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, set)| set.then_some(flag))
+        .collect()
     }
 
     /// Flags that set what a run is, which `--resume` takes from the run instead.
@@ -159,10 +262,13 @@ impl EvolveArgs {
             ("--rewards", self.rewards.is_some()),
             ("--model", self.model.is_some()),
             ("--temperature", self.temperature.is_some()),
+            ("--executor", self.executor.is_some()),
+            ("--config", self.config.is_some()),
         ];
         given
             .into_iter()
             .filter_map(|(flag, set)| set.then_some(flag))
+            .chain(self.slurm_flags_given())
             .collect()
     }
 
@@ -419,10 +525,20 @@ pub fn evolve(args: &EvolveArgs) -> Result<()> {
         plural(config.generations.into(), "generation"),
         config.schedule().describe(),
         plural(config.seeds.into(), "seed"),
-        plural(config.jobs as u64, "job"),
+        match config.executor {
+            ExecutorKind::Local => plural(config.jobs as u64, "job"),
+            ExecutorKind::Slurm => "as Slurm job arrays".to_string(),
+        },
         evolve::progress::format_count(config.total_steps()),
         dir.display()
     );
+    if config.executor == ExecutorKind::Slurm {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        if let Some(note) = evolve::slurm::shared_file_system_note(&dir) {
+            eprintln!("{note}");
+        }
+    }
     let exe = std::env::current_exe().context("cannot find the rewardgen executable")?;
     let mut evolution = Evolution::open(&dir, config, generator, exe, resume)?;
     if let Some(feedback) = &args.feedback {

@@ -245,3 +245,44 @@ fn until_pauses_a_run_that_resume_continues_and_resume_refuses_what_it_would_ign
         .collect();
     assert_eq!(steps, vec![128.0, 256.0, 384.0, 512.0]);
 }
+
+#[test]
+fn sigterm_checkpoints_and_exits_as_ctrl_c_does_so_a_scheduler_can_stop_and_resume_a_run() {
+    // Slurm sends SIGTERM at a job's time limit, at preemption and on scancel.
+    let dir = scratch_dir("train-sigterm").join("run");
+    let out = dir.to_str().unwrap();
+    let mut args = vec![
+        "train",
+        "--env",
+        "franka-reach",
+        "--steps",
+        "1000000",
+        "--out",
+        out,
+    ];
+    args.extend(SMALL);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_rewardgen"))
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::fs::read_to_string(dir.join("metrics.jsonl")).map_or(0, |m| m.lines().count()) < 2 {
+        assert!(std::time::Instant::now() < deadline, "no update logged");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: signals the child this test started.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("stopped and checkpointed"));
+    let outcome: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("outcome.json")).unwrap()).unwrap();
+    assert_eq!(outcome["end"], "stopped");
+    let step = outcome["global_step"].as_u64().unwrap();
+    assert!(step >= 128 && step < 1_000_000, "{step}");
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}

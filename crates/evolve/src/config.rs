@@ -3,6 +3,7 @@
 
 use crate::evolution::FINAL_LABELS;
 use crate::schedule::Schedule;
+pub use crate::slurm::SlurmOptions;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use trainer::TrainConfig;
@@ -17,6 +18,35 @@ pub enum GeneratorKind {
     Openai,
     /// The replies of a stored run (`--replay RUN`).
     Replay,
+}
+
+/// Where the trainings run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutorKind {
+    /// Processes on this machine, `jobs` at a time.
+    #[default]
+    Local,
+    /// Slurm job arrays, one per rung of a generation and one for the final evaluation
+    /// ([`crate::slurm`]).
+    Slurm,
+}
+
+/// An evolve config file (`evolve --config FILE.toml`): the executor and, in a `[slurm]`
+/// table, the Slurm settings under the names of their `--slurm-*` flags (`cpus_per_task`
+/// for `--slurm-cpus-per-task`, `args` for the repeated `--slurm-arg`). Flags override it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvolveFile {
+    pub executor: Option<ExecutorKind>,
+    pub slurm: Option<SlurmOptions>,
+}
+
+impl EvolveFile {
+    /// Parses a config file's text; the error names the line and the key.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
 }
 
 /// Preset sizes of a run; flags override any part. [`Budget::sizes`] holds the numbers.
@@ -99,8 +129,14 @@ pub struct EvolveConfig {
     pub seeds: u32,
     /// Retries of a sample whose reply fails its check; they do not use up a generation.
     pub retries: u32,
-    /// Candidates trained at once (default: one per core).
+    /// Candidates trained at once (default: one per core) by the local executor.
     pub jobs: usize,
+    /// Where the trainings run.
+    #[serde(default)]
+    pub executor: ExecutorKind,
+    /// The Slurm executor's settings.
+    #[serde(default)]
+    pub slurm: SlurmOptions,
     /// Recombine the top two programs as well as mutating the elite.
     pub crossover: bool,
     /// Seed of the generator and of every training run.
@@ -179,6 +215,8 @@ impl EvolveConfig {
             seeds: sizes.seeds,
             retries: 2,
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            executor: ExecutorKind::Local,
+            slurm: SlurmOptions::default(),
             crossover: true,
             seed: 1,
             train: TrainConfig::for_env(env),
@@ -217,6 +255,7 @@ impl EvolveConfig {
                 return Err(format!("{flag} must be at most {max}, not {value}"));
             }
         }
+        self.slurm.validate()?;
         // The training settings first: the rollout size below is only meaningful for valid
         // ones (and cannot overflow then).
         self.train.validate()?;

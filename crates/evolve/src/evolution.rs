@@ -4,15 +4,17 @@
 //! point (even by `kill -9`) resumes without losing or retraining a finished candidate.
 
 use crate::config::EvolveConfig;
+use crate::config::ExecutorKind;
 use crate::extract::extract_code;
 use crate::fitness;
 use crate::generator::{Generator, SampleRequest};
-use crate::jobs::{Job, JobEvent, JobExit, run_jobs};
+use crate::jobs::{Executor, Job, JobEvent, JobExit, Local};
 use crate::library;
 use crate::progress::{self, RunProgress};
 use crate::prompts::Prompts;
 use crate::reflection::Reflection;
 use crate::schedule::{self, Schedule};
+use crate::slurm::Slurm;
 use crate::store::{
     Candidate, FinalRun, LlmCall, NewCandidate, RungResult, Status, Store, TrainingResult,
 };
@@ -494,38 +496,59 @@ impl Evolution {
         }
     }
 
-    /// Trains `jobs`, handing each ended one to `record` at once; `Ok(false)` when stopped.
+    /// Trains `jobs`, the batch named `batch`, through the run's executor, handing each
+    /// ended one to `record` at once; `Ok(false)` when stopped.
     fn train_jobs(
         &self,
+        batch: &str,
         what: &str,
         jobs: &[Job],
         observer: &mut dyn Observer,
         stop: &AtomicBool,
         record: &mut RecordOutcome,
     ) -> Result<bool, EvolveError> {
-        run_jobs(
-            &self.trainer_exe,
-            jobs,
-            self.config.jobs,
-            stop,
-            &mut |event| match event {
-                JobEvent::Progress => {
-                    let progress = progress::measure(&self.dir, &self.store, &self.config)?;
-                    observer.event(Event::Training {
-                        what,
-                        progress: &progress,
-                    });
-                    Ok(())
-                }
-                JobEvent::Done { index, exit } => {
-                    let stopping = stop.load(Ordering::Relaxed);
-                    let job = &jobs[index];
-                    let rung_steps = job.until.unwrap_or(self.config.steps);
-                    let outcome = self.read_training(&job.dir, &exit, stopping, rung_steps);
-                    record(index, outcome, observer)
-                }
-            },
-        )
+        let local;
+        let slurm;
+        let executor: &dyn Executor = match self.config.executor {
+            ExecutorKind::Local => {
+                local = Local {
+                    exe: &self.trainer_exe,
+                    parallel: self.config.jobs,
+                };
+                &local
+            }
+            ExecutorKind::Slurm => {
+                slurm = Slurm {
+                    options: &self.config.slurm,
+                    run_dir: &self.dir,
+                    store: &self.store,
+                    exe: self
+                        .config
+                        .slurm
+                        .binary
+                        .clone()
+                        .unwrap_or_else(|| self.trainer_exe.clone()),
+                };
+                &slurm
+            }
+        };
+        executor.run(batch, jobs, stop, &mut |event| match event {
+            JobEvent::Progress => {
+                let progress = progress::measure(&self.dir, &self.store, &self.config)?;
+                observer.event(Event::Training {
+                    what,
+                    progress: &progress,
+                });
+                Ok(())
+            }
+            JobEvent::Done { index, exit } => {
+                let stopping = stop.load(Ordering::Relaxed);
+                let job = &jobs[index];
+                let rung_steps = job.until.unwrap_or(self.config.steps);
+                let outcome = self.read_training(&job.dir, &exit, stopping, rung_steps);
+                record(index, outcome, observer)
+            }
+        })
     }
 
     /// Trains the generation's checked candidates rung by rung, recording each as it ends:
@@ -615,6 +638,7 @@ impl Evolution {
         }
         let store = &self.store;
         self.train_jobs(
+            &format!("g{generation}-r{rung}"),
             &format!("generation {generation}, rung {rung}"),
             &jobs,
             observer,
@@ -676,6 +700,7 @@ impl Evolution {
         }
         let store = &self.store;
         let finished = self.train_jobs(
+            "final",
             "final evaluation",
             &jobs,
             observer,

@@ -1,7 +1,7 @@
 //! Training jobs. Each candidate trains in its own process, a plain
 //! `rewardgen train --resume DIR [--until STEPS]` over a run directory the loop prepared, so a
-//! crash stays in that process and an external scheduler could run the same command
-//! elsewhere.
+//! crash stays in that process. An [`Executor`] runs a batch of them: [`Local`] as processes
+//! of this machine, [`crate::slurm::Slurm`] as a Slurm job array.
 
 use crate::EvolveError;
 use std::fs::File;
@@ -87,7 +87,8 @@ pub(crate) fn steps_done(dir: &Path) -> u64 {
         .map_or(0, |s| s as u64)
 }
 
-fn log_tail(dir: &Path) -> String {
+/// The last lines of a job's log.
+pub(crate) fn log_tail(dir: &Path) -> String {
     let text = read_tail(&dir.join(JOB_LOG), TAIL_BYTES);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(8)..].join("\n")
@@ -95,12 +96,12 @@ fn log_tail(dir: &Path) -> String {
 
 /// How much of the end of a job's files the loop reads: a metrics row or a few log lines fit
 /// many times over, and the files can grow without bound.
-const TAIL_BYTES: u64 = 64 * 1024;
+pub(crate) const TAIL_BYTES: u64 = 64 * 1024;
 
 /// The last `max` bytes of a file the loop's own job wrote, as text (a cut first line is
 /// dropped by the callers, which read lines from the end); empty when it cannot be read or
 /// is not a regular file.
-fn read_tail(path: &Path, max: u64) -> String {
+pub(crate) fn read_tail(path: &Path, max: u64) -> String {
     use std::io::{Read, Seek, SeekFrom};
     let Ok((mut file, len)) = user_files::open(path, user_files::Kind::LOG) else {
         return String::new();
@@ -139,6 +140,41 @@ pub enum JobEvent {
     Done { index: usize, exit: JobExit },
 }
 
+/// What an executor reports to.
+pub(crate) type OnEvent<'a> = dyn FnMut(JobEvent) -> Result<(), EvolveError> + 'a;
+
+/// Runs a batch of training jobs, reporting each as it ends.
+pub(crate) trait Executor {
+    /// Runs `jobs`, the batch named `batch` (`g0-r1`: generation 0, rung 1; `final`),
+    /// reporting through `on_event`. Raising `stop` stops the jobs (they checkpoint) and
+    /// returns `Ok(false)` once they have ended.
+    fn run(
+        &self,
+        batch: &str,
+        jobs: &[Job],
+        stop: &AtomicBool,
+        on_event: &mut OnEvent,
+    ) -> Result<bool, EvolveError>;
+}
+
+/// Processes of this machine, `parallel` at a time ([`run_jobs`]).
+pub(crate) struct Local<'a> {
+    pub exe: &'a Path,
+    pub parallel: usize,
+}
+
+impl Executor for Local<'_> {
+    fn run(
+        &self,
+        _batch: &str,
+        jobs: &[Job],
+        stop: &AtomicBool,
+        on_event: &mut OnEvent,
+    ) -> Result<bool, EvolveError> {
+        run_jobs(self.exe, jobs, self.parallel, stop, on_event)
+    }
+}
+
 /// Asks a job to stop as Ctrl-C would: it checkpoints and exits.
 fn interrupt(child: &Child) {
     // SAFETY: sends a signal to a child process this function's caller owns.
@@ -155,7 +191,7 @@ pub fn run_jobs(
     jobs: &[Job],
     parallel: usize,
     stop: &AtomicBool,
-    on_event: &mut dyn FnMut(JobEvent) -> Result<(), EvolveError>,
+    on_event: &mut OnEvent,
 ) -> Result<bool, EvolveError> {
     let mut queue = jobs.iter().enumerate();
     let mut running: Vec<(usize, Child)> = Vec::new();

@@ -18,10 +18,13 @@ mod prompts;
 mod reflection;
 pub mod report;
 pub mod schedule;
+pub mod slurm;
 mod store;
 mod verdict;
 
-pub use config::{Budget, BudgetSizes, EvolveConfig, GeneratorKind};
+pub use config::{
+    Budget, BudgetSizes, EvolveConfig, EvolveFile, ExecutorKind, GeneratorKind, SlurmOptions,
+};
 pub use evolution::{
     Event, Evolution, FINAL_LABELS, NO_CODE_ERROR, Observer, Outcome, read_config, unix_time,
 };
