@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the Slurm executor's tests drive, when it is missing: Debian's slurmctld,
 # slurmd, slurm-client and munge, from which tests/slurm.rs brings up a single-node cluster on
-# 127.0.0.1 (scripts/slurm-local.sh). It needs root or passwordless sudo; without either it
+# 127.0.0.1 (scripts/slurm-local.sh), and slurmdbd with mariadb-server for its job accounting
+# (`sacct`). It needs root or passwordless sudo; without either it
 # says what is missing, and those tests skip with a printed reason.
 set -euo pipefail
 missing=()
@@ -9,6 +10,8 @@ command -v slurmctld >/dev/null 2>&1 || missing+=(slurmctld)
 command -v slurmd >/dev/null 2>&1 || missing+=(slurmd)
 command -v sbatch >/dev/null 2>&1 || missing+=(slurm-client)
 command -v munged >/dev/null 2>&1 || missing+=(munge)
+command -v slurmdbd >/dev/null 2>&1 || missing+=(slurmdbd)
+command -v mariadbd >/dev/null 2>&1 || missing+=(mariadb-server)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
     sudo=()

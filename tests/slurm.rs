@@ -76,6 +76,13 @@ impl Cluster {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// Whether the cluster keeps job accounting (slurmdbd), so that `sacct` works.
+    fn accounting(&self) -> bool {
+        std::fs::read_to_string(&self.conf)
+            .unwrap()
+            .contains("accounting_storage/slurmdbd")
+    }
+
     /// The array tasks in the queue, as `JOB_TASK STATE` lines.
     fn queue(&self) -> Vec<String> {
         self.client("squeue", &["--noheader", "--array", "--format=%F_%K %T"])
@@ -268,6 +275,32 @@ fn a_slurm_run_trains_each_rung_as_a_job_array_and_matches_a_local_run() {
             })
             .collect();
         assert_eq!(states, vec!["COMPLETED"; tasks], "{batch}: {shown}");
+        if cluster.accounting() {
+            // Accounting lags the queue a little.
+            let expected: Vec<String> =
+                (0..tasks).map(|t| format!("{job}_{t}|COMPLETED")).collect();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let listed = cluster.client(
+                    "sacct",
+                    &[
+                        "--noheader",
+                        "--parsable2",
+                        "--allocations",
+                        "--jobs",
+                        job,
+                        "--format=JobID,State",
+                    ],
+                );
+                let mut rows: Vec<String> = listed.lines().map(str::to_string).collect();
+                rows.sort();
+                if rows == expected {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "sacct for {batch}: {listed}");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
         for (task, dir) in dirs.iter().enumerate() {
             let exit = std::fs::read_to_string(slurm.join(dir).join("slurm-exit")).unwrap();
             let expected = format!("{job} {task} 0");

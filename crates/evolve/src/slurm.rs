@@ -153,7 +153,13 @@ struct Tracked {
     task: usize,
     retry: bool,
     done: bool,
+    /// When the loop first found it neither queued nor with a record of how it ended.
+    unaccounted_since: Option<Instant>,
 }
+
+/// How long a task may be out of the queue with no record of its end (accounting can lag
+/// the queue) before the loop records it as crashed.
+const RECORD_GRACE: Duration = Duration::from_secs(60);
 
 /// How an array task ended, from Slurm's records or the task's own exit file.
 #[derive(Debug, PartialEq)]
@@ -163,6 +169,24 @@ struct TaskEnd {
 }
 
 impl TaskEnd {
+    /// Whether the state is one a job ends in (accounting may still say `RUNNING` for a
+    /// task that has left the queue).
+    fn ended(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "COMPLETED"
+                | "FAILED"
+                | "CANCELLED"
+                | "TIMEOUT"
+                | "PREEMPTED"
+                | "NODE_FAIL"
+                | "BOOT_FAIL"
+                | "OUT_OF_MEMORY"
+                | "DEADLINE"
+                | "REVOKED"
+        )
+    }
+
     fn succeeded(&self) -> bool {
         self.state == "COMPLETED" && self.exit_code == "0:0"
     }
@@ -217,6 +241,7 @@ impl Executor for Slurm<'_> {
                     task,
                     retry,
                     done: false,
+                    unaccounted_since: None,
                 }),
                 None => new_tasks.push((index, task)),
             }
@@ -265,7 +290,14 @@ impl Executor for Slurm<'_> {
                     .or_insert_with(|| ended_tasks(&t.job_id));
                 let end = ends
                     .remove(&t.task)
+                    .filter(TaskEnd::ended)
                     .or_else(|| exit_file(&job.dir, &t.job_id, t.task));
+                if end.is_none() && !stopping {
+                    let since = *t.unaccounted_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() < RECORD_GRACE {
+                        continue;
+                    }
+                }
                 if let Some(end) = &end
                     && end.resubmittable()
                     && !t.retry
@@ -378,6 +410,7 @@ impl Slurm<'_> {
                 task,
                 retry: tasks[task].retry,
                 done: false,
+                unaccounted_since: None,
             });
         }
         submissions.push(Submission { job_id, tasks });
