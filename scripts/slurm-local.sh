@@ -115,7 +115,12 @@ MinJobAge=600
 KillWait=5
 MaxArraySize=10001
 NodeName=localhost NodeHostname=$(hostname) NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
-PartitionName=local Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+# Jobs in urgent preempt (cancel, after a SIGTERM and KillWait) jobs in local, so that
+# preemption can be tried: sbatch --partition=urgent ...
+PreemptType=preempt/partition_prio
+PreemptMode=CANCEL
+PartitionName=local Nodes=localhost Default=YES MaxTime=INFINITE State=UP PriorityTier=1
+PartitionName=urgent Nodes=localhost MaxTime=INFINITE State=UP PriorityTier=10
 EOF
     munged --foreground --force --socket="$dir/munge/munge.socket" \
         --key-file="$dir/munge/munge.key" --pid-file="$dir/munge/munged.pid" \

@@ -487,3 +487,67 @@ fn slurm_settings_are_checked_and_need_the_slurm_executor() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn preempted_tasks_are_submitted_once_more_and_resume_from_their_checkpoints() {
+    let Some(cluster) = Cluster::start("preempt", 6950) else {
+        return;
+    };
+    let run = cluster.root.join("run");
+    // One rung, long enough for the preemption to catch both candidates training.
+    let mut args = evolve_args(&run, "40960");
+    let rungs = args.iter().position(|a| a == "--rungs").unwrap();
+    args[rungs + 1] = "1".into();
+    args.extend(SLURM.map(String::from));
+    let mut loop_ = cluster
+        .rewardgen(&refs(&args))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_running_task(&cluster, &run, "g0-r0", &mut loop_);
+    // A job in the higher-priority partition that needs every CPU preempts (cancels) the
+    // running tasks; slurm-local.sh's cluster preempts by partition.
+    let cpus = std::thread::available_parallelism()
+        .unwrap()
+        .get()
+        .to_string();
+    let output = cluster.root.join("urgent.out");
+    cluster.client(
+        "sbatch",
+        &[
+            "--partition=urgent",
+            "--cpus-per-task",
+            &cpus,
+            "--output",
+            output.to_str().unwrap(),
+            "--wrap",
+            "sleep 2",
+        ],
+    );
+    let output = loop_.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("ended PREEMPTED; submitting it once more"),
+        "{stderr}"
+    );
+    // The first array, then the preempted tasks (in one array, or two when the loop saw
+    // them end in different looks at the queue), each once.
+    let arrays = submissions(&run, "g0-r0");
+    let mut again: Vec<&String> = arrays[1..].iter().flat_map(|(_, dirs)| dirs).collect();
+    assert!(!again.is_empty(), "{arrays:?}");
+    again.sort();
+    let resubmitted = again.len();
+    again.dedup();
+    assert_eq!(again.len(), resubmitted, "{arrays:?}");
+    assert!(again.iter().all(|d| arrays[0].1.contains(d)), "{arrays:?}");
+    let store = Store::open(&run.join("evolve.db")).unwrap();
+    for candidate in store.candidates().unwrap() {
+        assert!(candidate.status.has_fitness(), "{candidate:?}");
+        let steps = logged_steps(&run.join(candidate.run_dir.as_deref().unwrap()));
+        let expected: Vec<u64> = (1..=steps.len() as u64).map(|k| k * 512).collect();
+        assert_eq!(steps, expected, "candidate {}", candidate.id);
+    }
+    assert!(run.join("report.md").exists());
+}
