@@ -283,6 +283,6 @@ fn sigterm_checkpoints_and_exits_as_ctrl_c_does_so_a_scheduler_can_stop_and_resu
         serde_json::from_str(&std::fs::read_to_string(dir.join("outcome.json")).unwrap()).unwrap();
     assert_eq!(outcome["end"], "stopped");
     let step = outcome["global_step"].as_u64().unwrap();
-    assert!(step >= 128 && step < 1_000_000, "{step}");
+    assert!((128..1_000_000).contains(&step), "{step}");
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
