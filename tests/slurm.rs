@@ -211,6 +211,36 @@ fn wait_for_running_task(cluster: &Cluster, run: &Path, batch: &str, loop_: &mut
     }
 }
 
+/// Starts `evolve` through the cluster's Slurm into `run` with a top rung of `steps` (and
+/// `rungs` rungs, when given), its output piped.
+fn start_loop(cluster: &Cluster, run: &Path, steps: &'static str, rungs: Option<&str>) -> Child {
+    let mut args = evolve_args(run, steps);
+    if let Some(rungs) = rungs {
+        let at = args.iter().position(|a| a == "--rungs").unwrap();
+        args[at + 1] = rungs.into();
+    }
+    args.extend(SLURM.map(String::from));
+    cluster
+        .rewardgen(&refs(&args))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Every candidate has its result, and trained each update once (a resumed training went
+/// on from its checkpoint, and nothing was trained twice).
+fn assert_each_candidate_trained_once(run: &Path) {
+    let store = Store::open(&run.join("evolve.db")).unwrap();
+    for candidate in store.candidates().unwrap() {
+        assert!(candidate.status.has_fitness(), "{candidate:?}");
+        let steps = logged_steps(&run.join(candidate.run_dir.as_deref().unwrap()));
+        let expected: Vec<u64> = (1..=steps.len() as u64).map(|k| k * 512).collect();
+        assert_eq!(steps, expected, "candidate {}", candidate.id);
+    }
+    assert!(run.join("report.md").exists());
+}
+
 /// The env steps of each row of a run directory's `metrics.jsonl`.
 fn logged_steps(dir: &Path) -> Vec<u64> {
     std::fs::read_to_string(dir.join("metrics.jsonl"))
@@ -321,14 +351,7 @@ fn a_cancelled_job_is_recorded_as_crashed_with_slurms_state_and_the_run_goes_on(
         return;
     };
     let run = cluster.root.join("run");
-    let mut args = evolve_args(&run, "20480");
-    args.extend(SLURM.map(String::from));
-    let mut loop_ = cluster
-        .rewardgen(&refs(&args))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut loop_ = start_loop(&cluster, &run, "20480", None);
     let task = wait_for_running_task(&cluster, &run, "g0-r0", &mut loop_);
     cluster.client("scancel", &[&task]);
     let output = loop_.wait_with_output().unwrap();
@@ -363,14 +386,7 @@ fn a_loop_killed_with_sigkill_leaves_its_jobs_running_and_resume_adopts_them() {
         return;
     };
     let run = cluster.root.join("run");
-    let mut args = evolve_args(&run, "20480");
-    args.extend(SLURM.map(String::from));
-    let mut loop_ = cluster
-        .rewardgen(&refs(&args))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut loop_ = start_loop(&cluster, &run, "20480", None);
     let task = wait_for_running_task(&cluster, &run, "g0-r0", &mut loop_);
     loop_.kill().unwrap();
     loop_.wait().unwrap();
@@ -400,14 +416,7 @@ fn a_loop_killed_with_sigkill_leaves_its_jobs_running_and_resume_adopts_them() {
         .count();
     assert_eq!(scripts, 1);
     // Nothing trained twice: each candidate logged each update once.
-    let store = Store::open(&run.join("evolve.db")).unwrap();
-    for candidate in store.candidates().unwrap() {
-        let steps = logged_steps(&run.join(candidate.run_dir.as_deref().unwrap()));
-        let expected: Vec<u64> = (1..=steps.len() as u64).map(|k| k * 512).collect();
-        assert_eq!(steps, expected, "candidate {}", candidate.id);
-        assert!(candidate.status.has_fitness(), "{candidate:?}");
-    }
-    assert!(run.join("report.md").exists());
+    assert_each_candidate_trained_once(&run);
 }
 
 #[test]
@@ -416,14 +425,7 @@ fn ctrl_c_cancels_the_jobs_and_resume_submits_them_again_from_their_checkpoints(
         return;
     };
     let run = cluster.root.join("run");
-    let mut args = evolve_args(&run, "20480");
-    args.extend(SLURM.map(String::from));
-    let mut loop_ = cluster
-        .rewardgen(&refs(&args))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut loop_ = start_loop(&cluster, &run, "20480", None);
     wait_for_running_task(&cluster, &run, "g0-r0", &mut loop_);
     // SAFETY: signals the child this test started.
     unsafe {
@@ -446,12 +448,7 @@ fn ctrl_c_cancels_the_jobs_and_resume_submits_them_again_from_their_checkpoints(
     assert!(String::from_utf8_lossy(&resume.stdout).contains("finished"));
     // Submitted anew, and each training continued from its checkpoint: every update once.
     assert_eq!(submissions(&run, "g0-r0").len(), 1);
-    for candidate in store.candidates().unwrap() {
-        let steps = logged_steps(&run.join(candidate.run_dir.as_deref().unwrap()));
-        let expected: Vec<u64> = (1..=steps.len() as u64).map(|k| k * 512).collect();
-        assert_eq!(steps, expected, "candidate {}", candidate.id);
-        assert!(candidate.status.has_fitness(), "{candidate:?}");
-    }
+    assert_each_candidate_trained_once(&run);
 }
 
 #[test]
@@ -495,16 +492,7 @@ fn preempted_tasks_are_submitted_once_more_and_resume_from_their_checkpoints() {
     };
     let run = cluster.root.join("run");
     // One rung, long enough for the preemption to catch both candidates training.
-    let mut args = evolve_args(&run, "40960");
-    let rungs = args.iter().position(|a| a == "--rungs").unwrap();
-    args[rungs + 1] = "1".into();
-    args.extend(SLURM.map(String::from));
-    let mut loop_ = cluster
-        .rewardgen(&refs(&args))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut loop_ = start_loop(&cluster, &run, "40960", Some("1"));
     wait_for_running_task(&cluster, &run, "g0-r0", &mut loop_);
     // A job in the higher-priority partition that needs every CPU preempts (cancels) the
     // running tasks; slurm-local.sh's cluster preempts by partition.
@@ -542,12 +530,5 @@ fn preempted_tasks_are_submitted_once_more_and_resume_from_their_checkpoints() {
     again.dedup();
     assert_eq!(again.len(), resubmitted, "{arrays:?}");
     assert!(again.iter().all(|d| arrays[0].1.contains(d)), "{arrays:?}");
-    let store = Store::open(&run.join("evolve.db")).unwrap();
-    for candidate in store.candidates().unwrap() {
-        assert!(candidate.status.has_fitness(), "{candidate:?}");
-        let steps = logged_steps(&run.join(candidate.run_dir.as_deref().unwrap()));
-        let expected: Vec<u64> = (1..=steps.len() as u64).map(|k| k * 512).collect();
-        assert_eq!(steps, expected, "candidate {}", candidate.id);
-    }
-    assert!(run.join("report.md").exists());
+    assert_each_candidate_trained_once(&run);
 }

@@ -89,9 +89,13 @@ pub(crate) fn steps_done(dir: &Path) -> u64 {
 
 /// The last lines of a job's log.
 pub(crate) fn log_tail(dir: &Path) -> String {
-    let text = read_tail(&dir.join(JOB_LOG), TAIL_BYTES);
+    last_lines(&read_tail(&dir.join(JOB_LOG), TAIL_BYTES), 8)
+}
+
+/// The last `n` lines of `text` that are not blank.
+pub(crate) fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(8)..].join("\n")
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// How much of the end of a job's files the loop reads: a metrics row or a few log lines fit

@@ -9,7 +9,9 @@
 //! Ctrl-C cancels them (`scancel`); they checkpoint, and `--resume` submits them anew.
 
 use crate::EvolveError;
-use crate::jobs::{Executor, JOB_LOG, Job, JobEvent, JobExit, OnEvent, TAIL_BYTES, read_tail};
+use crate::jobs::{
+    Executor, JOB_LOG, Job, JobEvent, JobExit, OnEvent, TAIL_BYTES, last_lines, read_tail,
+};
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -472,11 +474,6 @@ impl Slurm<'_> {
             }
         }
     }
-}
-
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// `text` as one single-quoted shell word.
