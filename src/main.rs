@@ -252,6 +252,10 @@ fn run(cli: Cli) -> Result<()> {
                 "env", "obs", "act", "rate_hz", "episode"
             );
             for registration in REGISTRY {
+                if let Some(model) = registration.needs_model {
+                    println!("{:<16} {model}", registration.name);
+                    continue;
+                }
                 let env = (registration.make)(&EnvOptions::default())?;
                 let spec = env.spec();
                 println!(
@@ -263,10 +267,7 @@ fn run(cli: Cli) -> Result<()> {
                     spec.episode_steps
                 );
             }
-            println!(
-                "half-cheetah     Gymnasium's HalfCheetah-v5 on the model given with --model PATH\n\
-                 mjcf:<path>      any MJCF model with actuators: qpos+qvel observation, ctrl action"
-            );
+            println!("{:<16} {}", "mjcf:<path>", envs::MJCF_SUMMARY);
         }
         Command::Train(args) => train::train(&args)?,
         Command::Eval(args) => train::eval(&args)?,
@@ -279,7 +280,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => watch::export(&args)?,
         Command::Show { run } => evolve::show(&run)?,
         Command::SchemaDocs => {
-            for registration in REGISTRY {
+            for registration in REGISTRY.iter().filter(|r| r.needs_model.is_none()) {
                 let env = (registration.make)(&EnvOptions::default())?;
                 println!(
                     "### `{}`\n\n{}",

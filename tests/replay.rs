@@ -52,11 +52,15 @@ fn variance(values: &[f64]) -> f64 {
 
 #[test]
 fn replay_shows_the_robot_in_a_window_under_xvfb() {
-    if !installed("Xvfb") || !installed("xwd") {
-        eprintln!(
-            "skipped: needs Xvfb and xwd (Debian: xvfb, x11-apps; scripts/test installs them where it can)"
-        );
-        return;
+    for program in ["Xvfb", "xwd"] {
+        if !installed(program) {
+            test_skip::skip(
+                "replay_shows_the_robot_in_a_window_under_xvfb",
+                program,
+                "Debian: xvfb, x11-apps; scripts/test installs them where it can",
+            );
+            return;
+        }
     }
     let dir = scratch_dir("replay");
     let run = tiny_training_run(&dir);

@@ -26,22 +26,21 @@ const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/slurm-local.s
 impl Cluster {
     /// Starts a cluster on ports from `port`, or `None` (said on stderr) without Slurm.
     fn start(test: &str, port: u16) -> Option<Self> {
-        let missing: Vec<&str> = ["munged", "slurmctld", "slurmd", "sbatch"]
+        let missing = ["munged", "slurmctld", "slurmd", "sbatch"]
             .into_iter()
-            .filter(|p| {
+            .find(|p| {
                 !Command::new("sh")
                     .args(["-c", &format!("command -v {p}")])
                     .stdout(Stdio::null())
                     .status()
                     .unwrap()
                     .success()
-            })
-            .collect();
-        if !missing.is_empty() {
-            eprintln!(
-                "SKIPPED {test}: no {} (Debian: slurmctld slurmd slurm-client munge; \
-                 scripts/test installs them where it can)",
-                missing.join(", ")
+            });
+        if let Some(program) = missing {
+            test_skip::skip(
+                &format!("slurm {test}"),
+                program,
+                "Debian: slurmctld slurmd slurm-client munge; scripts/test installs them where it can",
             );
             return None;
         }

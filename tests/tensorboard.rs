@@ -19,13 +19,10 @@ print(json.dumps({tag: [[e.step, e.value] for e in acc.Scalars(tag)] for tag in 
 fn tensorboard_reads_the_same_metrics_as_metrics_jsonl() {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".test-venv/bin/python");
     if !python.exists() {
-        println!(
-            "SKIPPED: no {} (scripts/tensorboard-venv.sh installs it)",
-            python.display()
-        );
-        eprintln!(
-            "SKIPPED: no {} (scripts/tensorboard-venv.sh installs it)",
-            python.display()
+        test_skip::skip(
+            "tensorboard_reads_the_same_metrics_as_metrics_jsonl",
+            &python.display().to_string(),
+            "scripts/tensorboard-venv.sh installs it",
         );
         return;
     }

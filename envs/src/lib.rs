@@ -1,14 +1,15 @@
-//! rewardgen's environments and their task specs.
+//! The tasks (layer 3 of 3: API in `rl-env`, physics in `sim`, tasks): rewardgen's
+//! environments and their task specs, each an `rl-env` env over a `sim` model.
 //!
 //! Every environment is a [`TaskEnv`]: an [`rl_env::Env`] that also carries its [`TaskSpec`]
 //! (model, control scheme, spaces, reset randomization, episode length, the state schema that
 //! reward programs read, the task text and the success metric), reports its state in schema
 //! order, and may have a scripted controller.
 //!
-//! [`make`] builds one by name: the tasks in [`REGISTRY`] (`franka-reach`, `franka-push`,
-//! `quadruped-walk`, `quadruped-turn`, `quadruped-stand`), `half-cheetah` (Gymnasium's
+//! [`make`] builds one by name: the envs in [`REGISTRY`] (`franka-reach`, `franka-push`,
+//! `quadruped-walk`, `quadruped-turn`, `quadruped-stand`, and `half-cheetah`, Gymnasium's
 //! HalfCheetah-v5 on the model given by `--model`), or `mjcf:<path>` for any MJCF file with
-//! actuators. Adding a task means adding one module and one line to [`REGISTRY`].
+//! actuators. Adding a task means adding one module and one entry to [`REGISTRY`].
 
 mod assets;
 mod franka;
@@ -31,6 +32,9 @@ pub use spec::{
 /// A registered environment: its name and constructor.
 pub struct Registration {
     pub name: &'static str,
+    /// For an env that loads a model the user gives (`--model`): what it is, since the env
+    /// cannot be built without one.
+    pub needs_model: Option<&'static str>,
     pub make: fn(&EnvOptions) -> Result<Box<dyn TaskEnv>, EnvError>,
 }
 
@@ -38,6 +42,7 @@ pub struct Registration {
 pub const REGISTRY: &[Registration] = &[
     Registration {
         name: "franka-reach",
+        needs_model: None,
         make: |options| {
             Ok(Box::new(FrankaReach::new(FrankaConfig::from_options(
                 options,
@@ -46,6 +51,7 @@ pub const REGISTRY: &[Registration] = &[
     },
     Registration {
         name: "franka-push",
+        needs_model: None,
         make: |options| {
             Ok(Box::new(FrankaPush::new(FrankaConfig::from_options(
                 options,
@@ -54,20 +60,31 @@ pub const REGISTRY: &[Registration] = &[
     },
     Registration {
         name: "quadruped-walk",
+        needs_model: None,
         make: |options| Ok(Box::new(QuadrupedWalk::from_options(options)?)),
     },
     Registration {
         name: "quadruped-turn",
+        needs_model: None,
         make: |options| Ok(Box::new(QuadrupedTurn::from_options(options)?)),
     },
     Registration {
         name: "quadruped-stand",
+        needs_model: None,
         make: |options| Ok(Box::new(QuadrupedStand::from_options(options)?)),
+    },
+    Registration {
+        name: HALF_CHEETAH,
+        needs_model: Some("Gymnasium's HalfCheetah-v5 on the model given with --model PATH"),
+        make: |options| Ok(Box::new(HalfCheetah::new(options)?)),
     },
 ];
 
 /// The prefix that selects the generic MJCF environment: `mjcf:<path>`.
 pub const MJCF_PREFIX: &str = "mjcf:";
+
+/// What `mjcf:<path>` builds, in one line.
+pub const MJCF_SUMMARY: &str = "any MJCF model with actuators: qpos+qvel observation, ctrl action";
 
 /// The Gymnasium HalfCheetah-v5 port, which loads the model given by `EnvOptions::model`.
 pub const HALF_CHEETAH: &str = "half-cheetah";
@@ -88,9 +105,6 @@ pub fn make(name: &str, options: &EnvOptions) -> Result<Box<dyn TaskEnv>, EnvErr
     if let Some(path) = name.strip_prefix(MJCF_PREFIX) {
         return Ok(Box::new(MjcfEnv::new(std::path::Path::new(path), options)?));
     }
-    if name == HALF_CHEETAH {
-        return Ok(Box::new(HalfCheetah::new(options)?));
-    }
     let registration =
         REGISTRY
             .iter()
@@ -100,7 +114,6 @@ pub fn make(name: &str, options: &EnvOptions) -> Result<Box<dyn TaskEnv>, EnvErr
                 known: REGISTRY
                     .iter()
                     .map(|r| r.name)
-                    .chain([HALF_CHEETAH])
                     .collect::<Vec<_>>()
                     .join(", "),
             })?;

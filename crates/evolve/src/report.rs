@@ -502,7 +502,7 @@ fn markdown(dir: &Path, report: &Report) -> String {
     let _ = writeln!(md, "- Generator: **{}**", report.generator);
     let _ = writeln!(
         md,
-        "- Budget: {} × {}; rungs of {}; final evaluation: {} per reward at {} steps; {} env steps in all ({}, {} parallel jobs)",
+        "- Budget: {} × {}; rungs of {}; final evaluation: {} per reward at {} steps; {} env steps in all ({}, {})",
         plural(u64::from(c.samples), "sample"),
         plural(u64::from(c.generations), "generation"),
         c.schedule().describe(),
@@ -510,7 +510,10 @@ fn markdown(dir: &Path, report: &Report) -> String {
         format_count(c.steps),
         format_count(report.budget_steps),
         format!("{:?}", c.train.algo).to_uppercase(),
-        c.jobs
+        match c.executor {
+            crate::config::ExecutorKind::Local => format!("{} parallel jobs", c.jobs),
+            crate::config::ExecutorKind::Slurm => "Slurm job arrays".to_string(),
+        }
     );
     let _ = writeln!(
         md,

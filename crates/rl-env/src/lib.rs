@@ -1,4 +1,5 @@
-//! A Gymnasium-shaped reinforcement-learning environment API with no physics engine in it.
+//! The env API (layer 1 of 3: API, physics in `sim`, tasks in `envs`): a Gymnasium-shaped
+//! reinforcement-learning environment interface with no physics engine in it.
 //!
 //! - [`Env`]: `reset(seed)` and `step(action)`, with [`Space`]s for observations and actions.
 //! - [`Info`]: named `f64` values an env reports beside its observation (reward components,

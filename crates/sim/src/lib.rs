@@ -1,4 +1,5 @@
-//! A thin, safe layer over mujoco-rs, shaped for RL environments.
+//! The physics layer (layer 2 of 3: API in `rl-env`, physics, tasks in `envs`): a thin, safe
+//! layer over mujoco-rs, shaped for RL environments.
 //!
 //! - [`Model`]: a compiled MJCF model (from a file or a string) with named lookups that fail
 //!   with the list of names that do exist.

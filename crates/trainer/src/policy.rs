@@ -104,3 +104,48 @@ impl Policy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::matrix;
+    use rand::SeedableRng;
+
+    /// The log-probabilities recorded while acting ([`Policy::decide`], in f64 on the host)
+    /// and those the loss recomputes ([`Agent::log_prob_entropy`], in tensors) are the same
+    /// density, so PPO's first ratio, before any update, is 1.
+    #[test]
+    fn acting_and_the_loss_agree_on_log_probabilities_so_the_first_ratio_is_one() {
+        let device = Device::flex().autodiff();
+        let (obs_dim, act_dim, rows) = (3, 2, 16);
+        let agent = Agent::new(5, obs_dim, act_dim, 8, -0.7, &device);
+        let policy = Policy::new(&agent, obs_dim);
+        let mut normalizer = ObsNormalizer::new(obs_dim, true);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let observations: Vec<Vec<f64>> = (0..rows)
+            .map(|i| {
+                (0..obs_dim)
+                    .map(|j| (i * obs_dim + j) as f64 * 0.37 - 4.0)
+                    .collect()
+            })
+            .collect();
+        normalizer.update(&observations);
+        let decision = policy.decide(&normalizer, &observations, &mut rng, false);
+        let obs = matrix(decision.inputs.clone(), rows, obs_dim, &device);
+        let actions: Vec<f32> = decision
+            .actions
+            .iter()
+            .flatten()
+            .map(|a| *a as f32)
+            .collect();
+        let actions = matrix(actions, rows, act_dim, &device);
+        let (log_probs, entropy) = agent.log_prob_entropy(obs, actions);
+        for (new, old) in values(log_probs).into_iter().zip(&decision.log_probs) {
+            let ratio = (f64::from(new) - old).exp();
+            assert!((ratio - 1.0).abs() < 1e-5, "ratio {ratio}: {new} vs {old}");
+        }
+        // The entropy of a diagonal Gaussian: Σ (log σ + ½ ln 2πe).
+        let expected = act_dim as f64 * (-0.7 + 0.5 * (1.0 + (2.0 * std::f64::consts::PI).ln()));
+        assert!((f64::from(values(entropy)[0]) - expected).abs() < 1e-5);
+    }
+}

@@ -276,7 +276,11 @@ mod tests {
     #[test]
     fn without_a_display_the_error_points_to_render_and_view() {
         if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some() {
-            eprintln!("skipped: this test needs a process without a display");
+            test_skip::skip(
+                "without_a_display_the_error_points_to_render_and_view",
+                "a process without a display",
+                "DISPLAY or WAYLAND_DISPLAY is set",
+            );
             return;
         }
         let err = replay(
