@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail};
 use evolve::{
     Budget, Event, Evolution, EvolveConfig, EvolveFile, ExecutorKind, Generator, GeneratorKind,
     LlmGenerator, Observer, OfflineGenerator, Outcome, ReplayGenerator, RunProgress, Status, Store,
+    report::Report,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, Write};
@@ -415,7 +416,7 @@ impl Observer for Display {
                 self.say(format!(
                     "  generation {generation}, rung {rung}: candidates {} to {} steps{promoted}",
                     ids.join(", "),
-                    evolve::progress::format_count(steps)
+                    evolve::text::format_count(steps)
                 ));
             }
             Event::Trained(c) => {
@@ -429,8 +430,8 @@ impl Observer for Display {
                     "  candidate {} (sample {}): {ended}, fitness {}, {} steps{}",
                     c.id,
                     c.sample,
-                    evolve::report::format_opt(c.fitness),
-                    evolve::progress::format_count(c.steps),
+                    evolve::text::format_opt(c.fitness),
+                    evolve::text::format_count(c.steps),
                     if c.status == Status::Crashed {
                         format!("\n{}", c.error.as_deref().unwrap_or_default())
                     } else {
@@ -448,7 +449,7 @@ impl Observer for Display {
                     elite.map_or("none yet".into(), |e| format!(
                         "candidate {} with fitness {}",
                         e.id,
-                        evolve::report::format_opt(e.fitness)
+                        evolve::text::format_opt(e.fitness)
                     ))
                 ));
                 match video {
@@ -462,7 +463,7 @@ impl Observer for Display {
                 run.label,
                 run.seed,
                 run.status.as_str(),
-                evolve::report::format_opt(run.task_measure)
+                evolve::text::format_opt(run.task_measure)
             )),
         }
     }
@@ -517,7 +518,7 @@ pub fn evolve(args: &EvolveArgs) -> Result<()> {
     };
     let generator = make_generator(&mut config, args)?;
     println!("rewardgen evolve {}: {}", config.env, generator.name());
-    let plural = evolve::report::plural;
+    let plural = evolve::text::plural;
     println!(
         "  {} × {}, rungs of {}, {} per reward in the final evaluation, {}; {} env steps in \
          all; run: {}",
@@ -529,7 +530,7 @@ pub fn evolve(args: &EvolveArgs) -> Result<()> {
             ExecutorKind::Local => plural(config.jobs as u64, "job"),
             ExecutorKind::Slurm => "as Slurm job arrays".to_string(),
         },
-        evolve::progress::format_count(config.total_steps()),
+        evolve::text::format_count(config.total_steps()),
         dir.display()
     );
     if config.executor == ExecutorKind::Slurm {
@@ -572,17 +573,11 @@ fn evolve_time_stamp() -> String {
     format!("{}", evolve::unix_time())
 }
 
-/// Prints the report's final comparison and what the schedule saved.
+/// Prints the run's final comparison and what the schedule saved, from its summary.
 fn print_final(dir: &Path) -> Result<()> {
-    let text = user_files::read_to_string(&dir.join("report.md"), user_files::Kind::REPORT)?;
-    if let Some(start) = text.find("## Final comparison")
-        && let Some(end) = text[start..].find("![")
-    {
-        println!("{}", text[start..start + end].trim_end());
-    }
-    if let Some(line) = text.lines().find(|l| l.starts_with("Compute saved: ")) {
-        println!("\n{line}");
-    }
+    let report = Report::open(dir)?;
+    println!("{}", evolve::report::final_comparison(&report).trim_end());
+    println!("\n{}.", evolve::report::savings_line(&report));
     Ok(())
 }
 
@@ -597,21 +592,17 @@ pub fn runs(dir: &Path) -> Result<()> {
         if !path.join(evolve::DATABASE_FILE).exists() {
             continue;
         }
-        let (store, config, candidates) = match evolve::read_config(&path).and_then(|config| {
-            let store = Store::open(&path.join(evolve::DATABASE_FILE))?;
-            let candidates = store.candidates()?;
-            Ok((store, config, candidates))
-        }) {
-            Ok(read) => read,
+        let report = match Report::open(&path) {
+            Ok(report) => report,
             Err(e) => {
                 rows.push(format!("{:<40} unreadable: {e}", path.display()));
                 continue;
             }
         };
-        let best = evolve::schedule::ranked(&candidates)
+        let best = evolve::schedule::ranked(&report.candidates)
             .first()
             .and_then(|c| c.fitness);
-        let state = if store.meta("finished")?.is_some() {
+        let state = if report.finished {
             "finished"
         } else {
             "stopped or running"
@@ -619,11 +610,11 @@ pub fn runs(dir: &Path) -> Result<()> {
         rows.push(format!(
             "{:<40} {:<16} {:>4}/{:<4} gens {:>4} candidates  best {:>7}  {}",
             path.display(),
-            config.env,
-            store.finished_generations()?.len(),
-            config.generations,
-            candidates.len(),
-            evolve::report::format_opt(best),
+            report.env,
+            report.generations.len(),
+            report.config.generations,
+            report.candidates.len(),
+            evolve::text::format_opt(best),
             state
         ));
     }
@@ -657,7 +648,7 @@ fn print_progress(dir: &Path, store: &Store, config: &EvolveConfig) -> Result<()
         p.steps_line(),
         config.schedule().describe()
     );
-    let took = evolve::progress::format_duration(elapsed);
+    let took = evolve::text::format_duration(elapsed);
     if p.finished {
         println!("finished, took {took}");
     } else {
@@ -671,30 +662,25 @@ fn print_progress(dir: &Path, store: &Store, config: &EvolveConfig) -> Result<()
 
 /// Prints a run's progress, its generation table and its elite's code.
 pub fn show(dir: &Path) -> Result<()> {
-    let config = evolve::read_config(dir)?;
+    let report = Report::open(dir)?;
     let store = Store::open(&dir.join(evolve::DATABASE_FILE))?;
-    let env = envs::make(&config.env, &envs::EnvOptions::default())?;
-    let measure = &env.spec().fitness.info_key;
-    println!(
-        "{}: {} on {}",
-        dir.display(),
-        store.meta("generator")?.unwrap_or_default(),
-        config.env
-    );
-    print_progress(dir, &store, &config)?;
+    println!("{}: {} on {}", dir.display(), report.generator, report.env);
+    print_progress(dir, &store, &report.config)?;
     println!();
     print!(
         "{}",
-        evolve::report::generation_table(&store.candidates()?, measure)
+        evolve::report::generation_table(&report.candidates, &report.measure)
     );
-    if let Some((_, Some(elite))) = store.finished_generations()?.last() {
-        let c = store.candidate(*elite)?;
+    if let Some(c) = report
+        .elite
+        .and_then(|id| report.candidates.iter().find(|c| c.id == id))
+    {
         println!(
             "\nelite: candidate {} (generation {}), fitness {}\n{}",
             c.id,
             c.generation,
-            evolve::report::format_opt(c.fitness),
-            c.code.unwrap_or_default()
+            evolve::text::format_opt(c.fitness),
+            c.code.as_deref().unwrap_or_default()
         );
     }
     if dir.join("report.md").exists() {

@@ -1,11 +1,13 @@
 //! An evolve run's settings, written into its database so that `--resume` continues with the
 //! same ones.
 
-use crate::evolution::FINAL_LABELS;
+use crate::finals::FINAL_LABELS;
 use crate::schedule::Schedule;
 pub use crate::slurm::SlurmOptions;
+use crate::store::Store;
+use crate::{DATABASE_FILE, EvolveError};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use trainer::TrainConfig;
 
 /// Where programs come from.
@@ -30,6 +32,21 @@ pub enum ExecutorKind {
     /// Slurm job arrays, one per rung of a generation and one for the final evaluation
     /// ([`crate::slurm`]).
     Slurm,
+}
+
+/// Reads the config of the run in `dir`.
+pub fn read_config(dir: &Path) -> Result<EvolveConfig, EvolveError> {
+    let db = dir.join(DATABASE_FILE);
+    if !db.exists() {
+        return Err(EvolveError::Config(format!(
+            "{}: not an evolve run ({DATABASE_FILE} is missing)",
+            dir.display()
+        )));
+    }
+    EvolveConfig::from_store(&Store::open(&db)?).map_err(|e| match e {
+        EvolveError::Store(message) => EvolveError::Store(format!("{}: {message}", db.display())),
+        e => e,
+    })
 }
 
 /// An evolve config file (`evolve --config FILE.toml`): the executor and, in a `[slurm]`
@@ -160,7 +177,7 @@ pub struct EvolveConfig {
 
 impl EvolveConfig {
     /// The hand-written programs this run starts from, as (file name, source).
-    pub fn library(&self) -> Result<Vec<(String, String)>, crate::EvolveError> {
+    pub fn library(&self) -> Result<Vec<(String, String)>, EvolveError> {
         crate::library::library(self.rewards.as_deref(), self.rewards_replace, &self.env)
     }
 
@@ -179,6 +196,14 @@ impl EvolveConfig {
             map.insert("rungs".into(), 1.into());
         }
         serde_json::from_value(value).map_err(|e| e.to_string())
+    }
+
+    /// The config a run store holds (written when the run started).
+    pub fn from_store(store: &Store) -> Result<Self, EvolveError> {
+        let text = store
+            .meta("config")?
+            .ok_or_else(|| EvolveError::Store("the run has no config".into()))?;
+        Self::from_json(&text).map_err(|e| EvolveError::Store(format!("config: {e}")))
     }
 
     /// The run's multi-fidelity schedule.
@@ -367,7 +392,7 @@ mod tests {
 
     /// docs/evolve.md's budget table, as the presets compute it.
     fn budget_rows() -> Vec<String> {
-        use crate::progress::format_count;
+        use crate::text::format_count;
         [Budget::Quick, Budget::Default, Budget::Full]
             .into_iter()
             .map(|budget| {

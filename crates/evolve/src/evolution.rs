@@ -9,7 +9,6 @@ use crate::extract::extract_code;
 use crate::fitness;
 use crate::generator::{Generator, SampleRequest};
 use crate::jobs::{Executor, Job, JobEvent, JobExit, Local};
-use crate::library;
 use crate::progress::{self, RunProgress};
 use crate::prompts::Prompts;
 use crate::reflection::Reflection;
@@ -17,6 +16,7 @@ use crate::schedule::{self, Schedule};
 use crate::slurm::Slurm;
 use crate::store::{
     Candidate, FinalRun, LlmCall, NewCandidate, RungResult, Status, Store, TrainingResult,
+    unix_time,
 };
 use crate::{DATABASE_FILE, EvolveError, report};
 use envs::{EnvOptions, TaskSpec};
@@ -29,9 +29,6 @@ use trainer::{Run, RunEnd, RunSetup};
 /// The error a reply with no code block is answered with.
 pub const NO_CODE_ERROR: &str = "The reply has no code block. Put the whole program in one \
                                  fenced block that starts with ```rhai and ends with ```.";
-
-/// The final evaluation's rewards: the best found and the two hand-written baselines.
-pub const FINAL_LABELS: [&str; 3] = ["best", "human", "sparse"];
 
 /// What the loop tells its display.
 pub enum Event<'a> {
@@ -91,29 +88,12 @@ pub enum Outcome {
 pub struct Evolution {
     pub dir: PathBuf,
     pub config: EvolveConfig,
-    store: Store,
+    pub(crate) store: Store,
     prompts: Prompts,
     spec: TaskSpec,
     states: Vec<RecordedState>,
     generator: Box<dyn Generator>,
     trainer_exe: PathBuf,
-}
-
-/// Reads the config of the run in `dir`.
-pub fn read_config(dir: &Path) -> Result<EvolveConfig, EvolveError> {
-    let db = dir.join(DATABASE_FILE);
-    if !db.exists() {
-        return Err(EvolveError::Config(format!(
-            "{}: not an evolve run ({DATABASE_FILE} is missing)",
-            dir.display()
-        )));
-    }
-    let store = Store::open(&db)?;
-    let text = store
-        .meta("config")?
-        .ok_or_else(|| EvolveError::Store(format!("{}: the run has no config", db.display())))?;
-    EvolveConfig::from_json(&text)
-        .map_err(|e| EvolveError::Store(format!("{}: config: {e}", db.display())))
 }
 
 impl Evolution {
@@ -250,7 +230,7 @@ impl Evolution {
     }
 
     /// Candidates with a fitness, best first ([`schedule::ranked`]).
-    fn ranked(&self) -> Result<Vec<Candidate>, EvolveError> {
+    pub(crate) fn ranked(&self) -> Result<Vec<Candidate>, EvolveError> {
         let candidates = self.store.candidates()?;
         Ok(schedule::ranked(&candidates).into_iter().cloned().collect())
     }
@@ -274,7 +254,7 @@ impl Evolution {
             elite.id,
             elite.generation,
             elite.sample,
-            report::format_opt(elite.fitness),
+            crate::text::format_opt(elite.fitness),
             elite.code.as_deref().unwrap_or_default().trim_end(),
             elite.reflection.as_deref().unwrap_or_default()
         )
@@ -418,7 +398,7 @@ impl Evolution {
     }
 
     /// Prepares a training run directory (once; a resumed run reuses it).
-    fn prepare_run(&self, dir: &Path, code: &str, seed: u64) -> Result<(), EvolveError> {
+    pub(crate) fn prepare_run(&self, dir: &Path, code: &str, seed: u64) -> Result<(), EvolveError> {
         if dir.join("config.toml").exists() {
             return Ok(());
         }
@@ -437,7 +417,7 @@ impl Evolution {
     /// run that paused at its rung is `stopped` there until promoted; unreadable results make
     /// it `crashed`; a process that ended because the loop is stopping stays `pending`, to
     /// resume.
-    fn read_training(
+    pub(crate) fn read_training(
         &self,
         dir: &Path,
         exit: &JobExit,
@@ -498,7 +478,7 @@ impl Evolution {
 
     /// Trains `jobs`, the batch named `batch`, through the run's executor, handing each
     /// ended one to `record` at once; `Ok(false)` when stopped.
-    fn train_jobs(
+    pub(crate) fn train_jobs(
         &self,
         batch: &str,
         what: &str,
@@ -651,99 +631,6 @@ impl Evolution {
             },
         )
     }
-
-    /// Trains the best, human and sparse rewards with each final seed; `Ok(false)` when
-    /// stopped.
-    fn final_evaluation(
-        &mut self,
-        observer: &mut dyn Observer,
-        stop: &AtomicBool,
-    ) -> Result<bool, EvolveError> {
-        let best = self.ranked()?.into_iter().next();
-        if let Some(best) = &best {
-            let code = best.code.as_deref().unwrap_or_default();
-            let path = self.dir.join("best.rhai");
-            std::fs::write(&path, code).map_err(|e| EvolveError::io(&path, e))?;
-        }
-        let programs = self.config.library()?;
-        let program = |label: &str| -> Option<String> {
-            match label {
-                "best" => best.as_ref().and_then(|b| b.code.clone()),
-                _ => library::baseline(&programs, &self.config.env, &format!("{label}.rhai"))
-                    .map(|(code, _)| code),
-            }
-        };
-        let done: Vec<(String, u64)> = self
-            .store
-            .final_runs()?
-            .into_iter()
-            .filter(|r| r.status != Status::Pending)
-            .map(|r| (r.label, r.seed))
-            .collect();
-        let mut jobs = Vec::new();
-        let mut runs = Vec::new();
-        for label in FINAL_LABELS {
-            let Some(code) = program(label) else { continue };
-            for k in 1..=u64::from(self.config.seeds) {
-                let seed = self.config.seed.wrapping_add(k);
-                if done.contains(&(label.to_string(), seed)) {
-                    continue;
-                }
-                let rel = format!("final/{label}-seed{seed}");
-                let dir = self.dir.join(&rel);
-                std::fs::create_dir_all(self.dir.join("final"))
-                    .map_err(|e| EvolveError::io(&dir, e))?;
-                self.prepare_run(&dir, &code, seed)?;
-                jobs.push(Job { dir, until: None });
-                runs.push((label, seed, rel));
-            }
-        }
-        let store = &self.store;
-        let finished = self.train_jobs(
-            "final",
-            "final evaluation",
-            &jobs,
-            observer,
-            stop,
-            &mut |index, outcome, observer| {
-                let (label, seed, rel) = &runs[index];
-                let run = FinalRun {
-                    label: label.to_string(),
-                    seed: *seed,
-                    status: outcome.status,
-                    error: outcome.error,
-                    fitness: outcome.fitness,
-                    task_measure: outcome.task_measure,
-                    run_dir: rel.clone(),
-                };
-                store.upsert_final_run(&run)?;
-                observer.event(Event::FinalRun(&run));
-                Ok(())
-            },
-        )?;
-        if finished {
-            self.keep_best_policy()?;
-        }
-        Ok(finished)
-    }
-
-    /// Copies the best final run of the best reward to `best-policy/`, a run directory that
-    /// `rewardgen eval --run` reads.
-    fn keep_best_policy(&self) -> Result<(), EvolveError> {
-        let mut runs: Vec<FinalRun> = self
-            .store
-            .final_runs()?
-            .into_iter()
-            .filter(|r| r.label == "best" && r.status == Status::Trained)
-            .collect();
-        runs.sort_by(|a, b| fitness::rank((a.fitness, None), (b.fitness, None)));
-        let Some(best) = runs.first() else {
-            return Ok(());
-        };
-        let target = self.dir.join("best-policy");
-        let _ = std::fs::remove_dir_all(&target);
-        copy_dir(&self.dir.join(&best.run_dir), &target)
-    }
 }
 
 /// Stores one ended job's outcome (by job index) and tells the observer.
@@ -806,37 +693,13 @@ fn record_rung(
 }
 
 /// What reading a finished training run gave.
-struct TrainingOutcome {
-    status: Status,
-    error: Option<String>,
-    fitness: Option<f64>,
-    task_measure: Option<f64>,
+pub(crate) struct TrainingOutcome {
+    pub(crate) status: Status,
+    pub(crate) error: Option<String>,
+    pub(crate) fitness: Option<f64>,
+    pub(crate) task_measure: Option<f64>,
     tiebreak: Option<f64>,
     steps: u64,
     reflection: Option<String>,
     rows: Vec<trainer::metrics::MetricsRow>,
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<(), EvolveError> {
-    std::fs::create_dir_all(to).map_err(|e| EvolveError::io(to, e))?;
-    for entry in std::fs::read_dir(from).map_err(|e| EvolveError::io(from, e))? {
-        let entry = entry.map_err(|e| EvolveError::io(from, e))?;
-        let target = to.join(entry.file_name());
-        // The entry itself, not what a link points to: only folders and regular files are
-        // copied (a FIFO planted in a run would block the copy).
-        let kind = entry.file_type().map_err(|e| EvolveError::io(from, e))?;
-        if kind.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), &target).map_err(|e| EvolveError::io(&target, e))?;
-        }
-    }
-    Ok(())
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_time() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

@@ -1,7 +1,7 @@
 //! Training jobs. Each candidate trains in its own process, a plain
 //! `rewardgen train --resume DIR [--until STEPS]` over a run directory the loop prepared, so a
 //! crash stays in that process. An [`Executor`] runs a batch of them: [`Local`] as processes
-//! of this machine, [`crate::slurm::Slurm`] as a Slurm job array.
+//! of this machine, the Slurm executor (module `slurm`) as a Slurm job array.
 
 use crate::EvolveError;
 use std::fs::File;
@@ -138,7 +138,7 @@ fn describe_exit(status: ExitStatus) -> String {
 /// What [`run_jobs`] reports.
 pub enum JobEvent {
     /// About twice a second while jobs run: time to read their progress
-    /// ([`crate::progress::measure`] reads the steps in each running job's `metrics.jsonl`).
+    /// (the progress module reads the steps in each running job's `metrics.jsonl`).
     Progress,
     /// Job `index` ended.
     Done { index: usize, exit: JobExit },

@@ -8,6 +8,7 @@
 mod config;
 mod evolution;
 mod extract;
+mod finals;
 pub mod fitness;
 mod generator;
 mod jobs;
@@ -20,15 +21,16 @@ pub mod report;
 pub mod schedule;
 pub mod slurm;
 mod store;
+pub mod text;
 mod verdict;
 
 pub use config::{
     Budget, BudgetSizes, EvolveConfig, EvolveFile, ExecutorKind, GeneratorKind, SlurmOptions,
+    read_config,
 };
-pub use evolution::{
-    Event, Evolution, FINAL_LABELS, NO_CODE_ERROR, Observer, Outcome, read_config, unix_time,
-};
+pub use evolution::{Event, Evolution, NO_CODE_ERROR, Observer, Outcome};
 pub use extract::extract_code;
+pub use finals::FINAL_LABELS;
 pub use generator::{
     CallRecord, Generator, LlmGenerator, OFFLINE_NAME, OfflineGenerator, ReplayGenerator, Reply,
     SampleRequest,
@@ -38,7 +40,7 @@ pub use progress::RunProgress;
 pub use prompts::Prompts;
 pub use reflection::{REFLECTION_POINTS, Reflection};
 pub use schedule::Schedule;
-pub use store::{Attempt, Candidate, FinalRun, LlmCall, RungResult, Status, Store};
+pub use store::{Attempt, Candidate, FinalRun, LlmCall, RungResult, Status, Store, unix_time};
 
 use std::path::Path;
 

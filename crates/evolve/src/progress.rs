@@ -4,12 +4,14 @@
 //! measured throughput. `rewardgen evolve`'s progress bar and `rewardgen show` print the same
 //! figures.
 
+use crate::EvolveError;
 use crate::config::EvolveConfig;
-use crate::evolution::FINAL_LABELS;
+use crate::finals::FINAL_LABELS;
 use crate::jobs::steps_done;
 use crate::schedule::Schedule;
+use crate::store::unix_time;
 use crate::store::{Attempt, Status, Store};
-use crate::{EvolveError, unix_time};
+use crate::text::{format_count, format_duration};
 use std::path::Path;
 
 /// A run's progress. Steps count what the budget has used up, rung by rung: a candidate that
@@ -51,36 +53,6 @@ pub fn eta_secs(done: u64, budget: u64, elapsed_secs: f64) -> Option<f64> {
 /// Env steps per second, `None` while nothing is measured yet.
 pub fn throughput(done: u64, elapsed_secs: f64) -> Option<f64> {
     (done > 0 && elapsed_secs.is_finite() && elapsed_secs > 0.0).then(|| done as f64 / elapsed_secs)
-}
-
-/// `2h 05m`, `3m 07s`, `12s`.
-pub fn format_duration(secs: f64) -> String {
-    let secs = if secs.is_finite() && secs > 0.0 {
-        secs.round() as u64
-    } else {
-        0
-    };
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if h > 0 {
-        format!("{h}h {m:02}m")
-    } else if m > 0 {
-        format!("{m}m {s:02}s")
-    } else {
-        format!("{s}s")
-    }
-}
-
-/// `1234567` as `1,234,567`.
-pub fn format_count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl RunProgress {
@@ -303,13 +275,6 @@ mod tests {
 
     #[test]
     fn lines_read_as_a_person_reads_them() {
-        assert_eq!(format_duration(30.0), "30s");
-        assert_eq!(format_duration(187.0), "3m 07s");
-        assert_eq!(format_duration(7500.0), "2h 05m");
-        assert_eq!(format_duration(f64::NAN), "0s");
-        assert_eq!(format_count(0), "0");
-        assert_eq!(format_count(999), "999");
-        assert_eq!(format_count(1_234_567), "1,234,567");
         let progress = RunProgress {
             candidates_done: 3,
             candidates_total: 12,

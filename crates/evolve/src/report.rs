@@ -3,30 +3,21 @@
 //! operators, tokens and time, with the evolution and learning curves as PNG. `rewardgen show`
 //! prints the same generation table.
 
-use crate::EvolveError;
-use crate::config::EvolveConfig;
-use crate::evolution::{FINAL_LABELS, unix_time};
+use crate::config::{EvolveConfig, read_config};
+use crate::finals::FINAL_LABELS;
 use crate::fitness::{self, MeanCi, human_normalized, mean_ci};
 use crate::offline::OPERATORS;
-use crate::progress::format_count;
 use crate::schedule::{self, Savings, Schedule};
+use crate::store::unix_time;
 use crate::store::{Candidate, FinalRun, Status, Store};
+use crate::text::{format_count, format_opt, plural};
 use crate::verdict::{self, Outcome, Verdict};
+use crate::{DATABASE_FILE, EvolveError};
 use envs::TaskSpec;
 use serde::Serialize;
 use std::fmt::Write;
 use std::path::Path;
 use trainer::{Panel, Series, Style, draw_panels, series, smooth, smoothing_window, window_text};
-
-/// `1 seed`, `3 seeds`.
-pub fn plural(n: u64, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-}
-
-/// A number to three decimals, or `-`.
-pub fn format_opt(value: Option<f64>) -> String {
-    value.map_or("-".into(), |v| format!("{v:.3}"))
-}
 
 /// One reward's final-evaluation result.
 #[derive(Debug, Serialize)]
@@ -70,6 +61,8 @@ pub struct Report {
     /// Estimated from the configured price table, when there is one.
     pub cost_usd: Option<f64>,
     pub wall_seconds: u64,
+    /// Whether the run has written its report (it may still be running, or stopped).
+    pub finished: bool,
 }
 
 /// One rung of the schedule over the whole run.
@@ -183,13 +176,18 @@ fn operator_reports(
 }
 
 impl Report {
+    /// The summary of the run in `dir`, finished or not: what the CLI, the workbench and
+    /// `report.md` read.
+    pub fn open(dir: &Path) -> Result<Self, EvolveError> {
+        let config = read_config(dir)?;
+        let store = Store::open(&dir.join(DATABASE_FILE))?;
+        let env = envs::make(&config.env, &envs::EnvOptions::default())?;
+        Self::build(&store, env.spec())
+    }
+
+    /// The summary from a run's store, scored by `spec`'s measure.
     pub fn build(store: &Store, spec: &TaskSpec) -> Result<Self, EvolveError> {
-        let config = EvolveConfig::from_json(
-            &store
-                .meta("config")?
-                .ok_or_else(|| EvolveError::Store("the run has no config".into()))?,
-        )
-        .map_err(|e| EvolveError::Store(format!("config: {e}")))?;
+        let config = EvolveConfig::from_store(store)?;
         let candidates = store.candidates()?;
         let generations = store.finished_generations()?;
         let elite = generations.last().and_then(|(_, elite)| *elite);
@@ -263,6 +261,7 @@ impl Report {
             completion_tokens: usage.completion_tokens,
             cost_usd,
             wall_seconds: ended.saturating_sub(started),
+            finished: store.meta("finished")?.is_some(),
             candidates,
             config,
         })
@@ -494,57 +493,12 @@ pub fn verdict_line(report: &Report) -> String {
     )
 }
 
-fn markdown(dir: &Path, report: &Report) -> String {
+/// The final comparison as `report.md` has it (and `rewardgen evolve` prints at its end): the
+/// table of each reward's seeds, what was not evaluated and why, the verdict and the
+/// human-normalized score.
+pub fn final_comparison(report: &Report) -> String {
     let c = &report.config;
-    let elites = &report.generations;
     let mut md = String::new();
-    let _ = writeln!(md, "# rewardgen evolve: {}\n", report.env);
-    let _ = writeln!(md, "- Generator: **{}**", report.generator);
-    let _ = writeln!(
-        md,
-        "- Budget: {} × {}; rungs of {}; final evaluation: {} per reward at {} steps; {} env steps in all ({}, {})",
-        plural(u64::from(c.samples), "sample"),
-        plural(u64::from(c.generations), "generation"),
-        c.schedule().describe(),
-        plural(u64::from(c.seeds), "seed"),
-        format_count(c.steps),
-        format_count(report.budget_steps),
-        format!("{:?}", c.train.algo).to_uppercase(),
-        match c.executor {
-            crate::config::ExecutorKind::Local => format!("{} parallel jobs", c.jobs),
-            crate::config::ExecutorKind::Slurm => "Slurm job arrays".to_string(),
-        }
-    );
-    let _ = writeln!(
-        md,
-        "- Fitness: the task's `{}` ({}), averaged over the last {:.0}% of training checkpoints",
-        report.measure,
-        if report.higher_is_better {
-            "higher is better"
-        } else {
-            "lower is better; fitness is its negative"
-        },
-        100.0 * fitness::FITNESS_WINDOW
-    );
-    let _ = writeln!(
-        md,
-        "- Tokens: {} prompt + {} completion = {}",
-        report.prompt_tokens,
-        report.completion_tokens,
-        report.prompt_tokens + report.completion_tokens
-    );
-    if let Some(cost) = report.cost_usd {
-        let _ = writeln!(
-            md,
-            "- Estimated cost: ${cost:.4} (from the configured price table)"
-        );
-    }
-    let _ = writeln!(
-        md,
-        "- Wall-clock: {:.1} min\n",
-        report.wall_seconds as f64 / 60.0
-    );
-
     let _ = writeln!(md, "## Final comparison\n");
     let _ = writeln!(
         md,
@@ -604,6 +558,61 @@ fn markdown(dir: &Path, report: &Report) -> String {
         md,
         "Human-normalized score (Eureka's (best − sparse) / |human − sparse|): {score}\n"
     );
+    md
+}
+
+fn markdown(dir: &Path, report: &Report) -> String {
+    let c = &report.config;
+    let elites = &report.generations;
+    let mut md = String::new();
+    let _ = writeln!(md, "# rewardgen evolve: {}\n", report.env);
+    let _ = writeln!(md, "- Generator: **{}**", report.generator);
+    let _ = writeln!(
+        md,
+        "- Budget: {} × {}; rungs of {}; final evaluation: {} per reward at {} steps; {} env steps in all ({}, {})",
+        plural(u64::from(c.samples), "sample"),
+        plural(u64::from(c.generations), "generation"),
+        c.schedule().describe(),
+        plural(u64::from(c.seeds), "seed"),
+        format_count(c.steps),
+        format_count(report.budget_steps),
+        format!("{:?}", c.train.algo).to_uppercase(),
+        match c.executor {
+            crate::config::ExecutorKind::Local => format!("{} parallel jobs", c.jobs),
+            crate::config::ExecutorKind::Slurm => "Slurm job arrays".to_string(),
+        }
+    );
+    let _ = writeln!(
+        md,
+        "- Fitness: the task's `{}` ({}), averaged over the last {:.0}% of training checkpoints",
+        report.measure,
+        if report.higher_is_better {
+            "higher is better"
+        } else {
+            "lower is better; fitness is its negative"
+        },
+        100.0 * fitness::FITNESS_WINDOW
+    );
+    let _ = writeln!(
+        md,
+        "- Tokens: {} prompt + {} completion = {}",
+        report.prompt_tokens,
+        report.completion_tokens,
+        report.prompt_tokens + report.completion_tokens
+    );
+    if let Some(cost) = report.cost_usd {
+        let _ = writeln!(
+            md,
+            "- Estimated cost: ${cost:.4} (from the configured price table)"
+        );
+    }
+    let _ = writeln!(
+        md,
+        "- Wall-clock: {:.1} min\n",
+        report.wall_seconds as f64 / 60.0
+    );
+
+    md.push_str(&final_comparison(report));
     let _ = writeln!(md, "![final learning curves](final-curves.png)\n");
     schedule_markdown(&mut md, report);
     operators_markdown(&mut md, report);

@@ -6,8 +6,8 @@
 //! makes the same choices.
 
 use crate::fitness;
-use crate::progress::format_count;
 use crate::store::{Candidate, Status};
+use crate::text::format_count;
 use serde::Serialize;
 
 /// The rungs of a run, and how many of each are promoted.

@@ -719,6 +719,13 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     }
 }
 
+/// Seconds since the Unix epoch: when a run started and finished, as the store keeps it.
+pub fn unix_time() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

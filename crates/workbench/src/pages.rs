@@ -291,7 +291,7 @@ impl Site {
                 Some(json!([g, c.fitness?]))
             })
             .collect();
-        let state = if store.meta("finished")?.is_some() {
+        let state = if report.finished {
             "finished"
         } else {
             "running or stopped"
@@ -308,7 +308,7 @@ impl Site {
             "schedule": report.schedule,
             "rung_steps": report.config.schedule().describe(),
             "savings": evolve::report::savings_line(&report),
-            "budget_steps": evolve::progress::format_count(report.budget_steps),
+            "budget_steps": evolve::text::format_count(report.budget_steps),
             "operators": report.operators,
             "prompt_tokens": report.prompt_tokens,
             "completion_tokens": report.completion_tokens,
