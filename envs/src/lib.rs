@@ -17,6 +17,7 @@ mod half_cheetah;
 mod math;
 mod mjcf;
 mod quadruped;
+mod robot;
 mod rollout;
 mod spec;
 
@@ -24,6 +25,7 @@ pub use franka::{FrankaConfig, FrankaEnv, FrankaPhysics, FrankaPush, FrankaReach
 pub use half_cheetah::HalfCheetah;
 pub use mjcf::MjcfEnv;
 pub use quadruped::{QuadrupedConfig, QuadrupedEnv, QuadrupedStand, QuadrupedTurn, QuadrupedWalk};
+pub use robot::{Family, Robot, RobotEnv};
 pub use rollout::{MAX_ROLLOUT_EPISODES, RolloutPolicy, RolloutStats, rollout};
 pub use spec::{
     EnvError, EnvOptions, Fitness, MAX_FRAME_SKIP, StateField, TaskEnv, TaskSpec, check_frame_skip,
