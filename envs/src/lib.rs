@@ -10,6 +10,9 @@
 //! `quadruped-walk`, `quadruped-turn`, `quadruped-stand`, and `half-cheetah`, Gymnasium's
 //! HalfCheetah-v5 on the model given by `--model`), or `mjcf:<path>` for any MJCF file with
 //! actuators. Adding a task means adding one module and one entry to [`REGISTRY`].
+//!
+//! The Franka and quadruped envs are [`RobotEnv`]s: one core (robot, task, spec, seeded
+//! generator, step count, sim access) that each family plugs into through [`Family`].
 
 mod assets;
 mod franka;
