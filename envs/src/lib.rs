@@ -10,6 +10,9 @@
 //! `quadruped-walk`, `quadruped-turn`, `quadruped-stand`, and `half-cheetah`, Gymnasium's
 //! HalfCheetah-v5 on the model given by `--model`), or `mjcf:<path>` for any MJCF file with
 //! actuators. Adding a task means adding one module and one entry to [`REGISTRY`].
+//!
+//! The Franka and quadruped envs are [`RobotEnv`]s: one core (robot, task, spec, seeded
+//! generator, step count, sim access) that each family plugs into through [`Family`].
 
 mod assets;
 mod franka;
@@ -17,6 +20,7 @@ mod half_cheetah;
 mod math;
 mod mjcf;
 mod quadruped;
+mod robot;
 mod rollout;
 mod spec;
 
@@ -24,6 +28,7 @@ pub use franka::{FrankaConfig, FrankaEnv, FrankaPhysics, FrankaPush, FrankaReach
 pub use half_cheetah::HalfCheetah;
 pub use mjcf::MjcfEnv;
 pub use quadruped::{QuadrupedConfig, QuadrupedEnv, QuadrupedStand, QuadrupedTurn, QuadrupedWalk};
+pub use robot::{Family, Robot, RobotEnv};
 pub use rollout::{MAX_ROLLOUT_EPISODES, RolloutPolicy, RolloutStats, rollout};
 pub use spec::{
     EnvError, EnvOptions, Fitness, MAX_FRAME_SKIP, StateField, TaskEnv, TaskSpec, check_frame_skip,

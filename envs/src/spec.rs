@@ -1,4 +1,4 @@
-use rl_env::{Env, Space};
+use rl_env::{Env, Space, Wrapper};
 use serde::Serialize;
 
 /// What went wrong building an environment.
@@ -244,25 +244,12 @@ pub trait TaskEnv: Env {
     }
 }
 
-impl<E: TaskEnv + ?Sized> TaskEnv for Box<E> {
-    fn spec(&self) -> &TaskSpec {
-        (**self).spec()
-    }
-
-    fn state(&self) -> Vec<f64> {
-        (**self).state()
-    }
-
-    fn scripted_action(&self) -> Option<Vec<f64>> {
-        (**self).scripted_action()
-    }
-
-    fn sim(&self) -> Option<&sim::Sim> {
-        (**self).sim()
-    }
-}
-
-impl<E: TaskEnv> TaskEnv for rl_env::wrappers::ClipAction<E> {
+/// A wrapper around a task env (a box among them) is that task env.
+impl<W> TaskEnv for W
+where
+    W: Wrapper,
+    W::Inner: TaskEnv,
+{
     fn spec(&self) -> &TaskSpec {
         self.inner().spec()
     }

@@ -1,8 +1,8 @@
 //! Using a reward program as an env's reward.
 
 use crate::{RewardError, RewardProgram, StateInput};
-use envs::{TaskEnv, TaskSpec};
-use rl_env::{Env, Info, Space, Step};
+use envs::TaskEnv;
+use rl_env::{Info, Step, Wrapper};
 use std::sync::{Arc, Mutex};
 
 /// The `info` key set to 1 on a step whose reward program failed.
@@ -61,13 +61,15 @@ impl<E: TaskEnv> RewardEnv<E> {
     }
 }
 
-impl<E: TaskEnv> Env for RewardEnv<E> {
-    fn observation_space(&self) -> &Space {
-        self.env.observation_space()
+impl<E: TaskEnv> Wrapper for RewardEnv<E> {
+    type Inner = E;
+
+    fn inner(&self) -> &E {
+        &self.env
     }
 
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
+    fn inner_mut(&mut self) -> &mut E {
+        &mut self.env
     }
 
     fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
@@ -105,23 +107,5 @@ impl<E: TaskEnv> Env for RewardEnv<E> {
         self.prev_action.extend_from_slice(action);
         self.step += 1;
         step
-    }
-}
-
-impl<E: TaskEnv> TaskEnv for RewardEnv<E> {
-    fn spec(&self) -> &TaskSpec {
-        self.env.spec()
-    }
-
-    fn state(&self) -> Vec<f64> {
-        self.env.state()
-    }
-
-    fn scripted_action(&self) -> Option<Vec<f64>> {
-        self.env.scripted_action()
-    }
-
-    fn sim(&self) -> Option<&sim::Sim> {
-        self.env.sim()
     }
 }

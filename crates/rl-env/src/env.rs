@@ -64,18 +64,57 @@ pub trait Env: Send {
     fn step(&mut self, action: &[f64]) -> Step;
 }
 
-impl<E: Env + ?Sized> Env for Box<E> {
+/// An env around another env, as Gymnasium's `gymnasium.Wrapper`: every method forwards to
+/// [`Wrapper::inner`] unless the wrapper overrides it, and each wrapper is an [`Env`]. Call a
+/// wrapper's methods through `Env` (with both traits imported they are ambiguous).
+pub trait Wrapper: Send {
+    /// The wrapped env.
+    type Inner: Env + ?Sized;
+
+    fn inner(&self) -> &Self::Inner;
+
+    fn inner_mut(&mut self) -> &mut Self::Inner;
+
     fn observation_space(&self) -> &Space {
-        (**self).observation_space()
+        self.inner().observation_space()
+    }
+
+    fn action_space(&self) -> &Space {
+        self.inner().action_space()
+    }
+
+    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
+        self.inner_mut().reset(seed)
+    }
+
+    fn step(&mut self, action: &[f64]) -> Step {
+        self.inner_mut().step(action)
+    }
+}
+
+impl<W: Wrapper> Env for W {
+    fn observation_space(&self) -> &Space {
+        Wrapper::observation_space(self)
     }
     fn action_space(&self) -> &Space {
-        (**self).action_space()
+        Wrapper::action_space(self)
     }
     fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
-        (**self).reset(seed)
+        Wrapper::reset(self, seed)
     }
     fn step(&mut self, action: &[f64]) -> Step {
-        (**self).step(action)
+        Wrapper::step(self, action)
+    }
+}
+
+/// A boxed env is the env it holds.
+impl<E: Env + ?Sized> Wrapper for Box<E> {
+    type Inner = E;
+    fn inner(&self) -> &E {
+        self
+    }
+    fn inner_mut(&mut self) -> &mut E {
+        self
     }
 }
 

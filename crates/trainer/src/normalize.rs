@@ -1,14 +1,45 @@
-//! Observation and reward normalization across a batch of envs, with rl-env's
-//! `RunningMeanStd` (the statistics `NormalizeObservation` and `NormalizeReward` keep). The
-//! trainer keeps one set for all envs, as Stable-Baselines3's `VecNormalize` does, so a
-//! checkpoint holds exactly the statistics the policy was trained under.
+//! Observation and reward normalization across a batch of envs, by running statistics
+//! ([`RunningMeanStd`]). The trainer keeps one set for all envs, as Stable-Baselines3's
+//! `VecNormalize` does, so a checkpoint holds exactly the statistics the policy was trained
+//! under.
 
-use rl_env::wrappers::RunningMeanStd;
 use serde::{Deserialize, Serialize};
 
 const EPSILON: f64 = 1e-8;
 /// Normalized observations and rewards are clipped to ±this (CleanRL and Gymnasium: 10).
 pub const CLIP: f64 = 10.0;
+
+/// Running mean and variance of a stream of vectors (Chan et al.'s parallel update), kept
+/// for checkpoints so that a resumed or evaluated policy sees the same normalization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningMeanStd {
+    pub mean: Vec<f64>,
+    pub var: Vec<f64>,
+    pub count: f64,
+}
+
+impl RunningMeanStd {
+    pub fn new(dim: usize) -> Self {
+        Self {
+            mean: vec![0.0; dim],
+            var: vec![1.0; dim],
+            count: 1e-4,
+        }
+    }
+
+    /// Folds one sample into the statistics.
+    pub fn update(&mut self, x: &[f64]) {
+        let total = self.count + 1.0;
+        for ((m, v), xi) in self.mean.iter_mut().zip(&mut self.var).zip(x) {
+            let delta = xi - *m;
+            let new_mean = *m + delta / total;
+            let m2 = *v * self.count + delta * delta * self.count / total;
+            *m = new_mean;
+            *v = m2 / total;
+        }
+        self.count = total;
+    }
+}
 
 /// Running observation statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,8 +125,8 @@ impl RewardScaler {
 /// statistic that overflowed (a huge reward makes the return's variance infinite) writes as
 /// `"inf"` and reads back, where serde_json's `null` would make the checkpoint unreadable.
 mod stats_json {
+    use super::RunningMeanStd;
     use crate::metrics::{json_f64, json_f64_vec};
-    use rl_env::wrappers::RunningMeanStd;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     #[derive(Serialize, Deserialize)]
@@ -129,6 +160,19 @@ mod stats_json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn running_mean_std_matches_batch_statistics() {
+        let xs = [1.0, 2.0, 4.0, 7.0, 11.0];
+        let mut stats = RunningMeanStd::new(1);
+        for x in xs {
+            stats.update(&[x]);
+        }
+        let mean = xs.iter().sum::<f64>() / 5.0;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 5.0;
+        assert!((stats.mean[0] - mean).abs() < 1e-3);
+        assert!((stats.var[0] - var).abs() < 1e-2);
+    }
 
     #[test]
     fn observations_are_centred_and_clipped() {

@@ -8,9 +8,10 @@ pub use push::Push;
 pub use reach::Reach;
 
 use crate::assets::cached_model;
-use crate::{EnvError, EnvOptions, TaskEnv, TaskSpec, check_frame_skip};
+use crate::robot::{Family, Robot, RobotEnv, unit_action};
+use crate::{EnvError, EnvOptions, TaskSpec, check_frame_skip};
 use rand_chacha::ChaCha8Rng;
-use rl_env::{Env, Info, Space, Step, seeded_rng};
+use rl_env::{Info, Step};
 use sim::{Model, Sim};
 use std::ops::Range;
 
@@ -148,23 +149,28 @@ const READY_JOINTS: [f64; 7] = [0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785];
 /// Physics steps (3 s) for the weld to pull the arm from the ready pose to the home pose.
 const SETTLE_STEPS: usize = 1500;
 
-/// The Panda on its table, controlled by moving the fingertip target.
+/// The Panda on its table, controlled by moving the fingertip target, with where its task's
+/// observation and success fields lie in the state.
 pub struct Arm {
     sim: Sim,
     ee_site: usize,
     ee_target: usize,
     home_qpos: Vec<f64>,
     config: FrankaConfig,
+    /// [`FrankaTask::OBSERVATION`] as state ranges.
+    observation: Vec<(Range<usize>, bool)>,
+    /// [`FrankaTask::SUCCESS_FIELDS`] as state ranges.
+    success_fields: [Range<usize>; 2],
 }
 
 impl Arm {
-    /// Loads a scene and finds the home joint configuration by letting the weld pull the
-    /// arm from Franka's ready pose to [`HOME_EE`].
-    fn new(scene: &str, config: FrankaConfig) -> Result<Self, EnvError> {
+    /// Loads task `T`'s scene, finds the home joint configuration by letting the weld pull the
+    /// arm from Franka's ready pose to [`HOME_EE`], and returns the arm with the task's spec.
+    fn new<T: FrankaTask>(config: FrankaConfig) -> Result<(Self, TaskSpec), EnvError> {
         check_frame_skip(config.frame_skip)?;
         let mut files = ASSETS.to_vec();
         files.push(config.physics.file());
-        let model = cached_model(&files, scene, config.physics.name())?;
+        let model = cached_model(&files, T::SCENE, config.physics.name())?;
         let mut sim = Sim::new(&model);
         let ee_site = model.site("ee")?;
         let ee_target = model.body("ee_target")?;
@@ -176,13 +182,26 @@ impl Arm {
         sim.forward();
         sim.step(SETTLE_STEPS);
         let home_qpos = sim.qpos().to_vec();
-        Ok(Self {
+        let spec = T::spec(&config, model.timestep());
+        let range = |name: &str| {
+            spec.field_range(name)
+                .unwrap_or_else(|| panic!("{}: '{name}' is not in the state schema", spec.name))
+        };
+        let observation = T::OBSERVATION
+            .iter()
+            .map(|(name, scaled)| (range(name), *scaled))
+            .collect();
+        let success_fields = T::SUCCESS_FIELDS.map(range);
+        let arm = Self {
             sim,
             ee_site,
             ee_target,
             home_qpos,
             config,
-        })
+            observation,
+            success_fields,
+        };
+        Ok((arm, spec))
     }
 
     /// Puts the arm at home, at rest, with the target on the fingertips.
@@ -191,26 +210,6 @@ impl Arm {
         self.sim.qpos_mut().copy_from_slice(&self.home_qpos);
         self.sim.set_mocap_pose(self.ee_target, HOME_EE, TOOL_DOWN);
         self.sim.forward();
-    }
-
-    /// Moves the fingertip target by `action * action_scale` from where the fingertips are,
-    /// inside the workspace, holds the gripper closed, and runs `frame_skip` physics steps.
-    /// Non-finite action elements count as 0.
-    fn act(&mut self, action: &[f64]) {
-        let ee = self.ee_pos();
-        let mut target = [0.0; 3];
-        for i in 0..3 {
-            let a = action
-                .get(i)
-                .copied()
-                .filter(|a| a.is_finite())
-                .unwrap_or(0.0);
-            target[i] = (ee[i] + a.clamp(-1.0, 1.0) * self.config.action_scale)
-                .clamp(WORKSPACE_LOW[i], WORKSPACE_HIGH[i]);
-        }
-        self.sim.set_mocap_pose(self.ee_target, target, TOOL_DOWN);
-        self.sim.ctrl_mut().fill(0.0);
-        self.sim.step(self.config.frame_skip);
     }
 
     /// World position of the fingertips (the `ee` site).
@@ -226,6 +225,17 @@ impl Arm {
     /// Seconds per action.
     pub fn control_dt(&self) -> f64 {
         self.config.frame_skip as f64 * self.sim.model().timestep()
+    }
+
+    /// The success metric's distance in a state laid out as the schema says.
+    fn goal_distance(&self, state: &[f64]) -> f64 {
+        let [a, b] = &self.success_fields;
+        let (a, b) = (&state[a.clone()], &state[b.clone()]);
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).powi(2))
+            .sum::<f64>()
+            .sqrt()
     }
 
     /// The action that moves the fingertips toward `target`, saturating at ±1.
@@ -270,66 +280,18 @@ pub trait FrankaTask: Send + Sized {
 
 /// A Franka env: the arm plus one task. Episodes end on success and are truncated after
 /// `episode_steps` actions.
-pub struct FrankaEnv<T> {
-    arm: Arm,
-    task: T,
-    rng: ChaCha8Rng,
-    steps: usize,
-    spec: TaskSpec,
-    observation: Vec<(Range<usize>, bool)>,
-    success_fields: [Range<usize>; 2],
-}
+pub type FrankaEnv<T> = RobotEnv<Arm, T>;
 
 impl<T: FrankaTask> FrankaEnv<T> {
     pub fn new(config: FrankaConfig) -> Result<Self, EnvError> {
-        let arm = Arm::new(T::SCENE, config)?;
-        let spec = T::spec(&arm.config, arm.sim.model().timestep());
-        let range = |name: &str| {
-            spec.field_range(name)
-                .unwrap_or_else(|| panic!("{}: '{name}' is not in the state schema", spec.name))
-        };
-        let observation = T::OBSERVATION
-            .iter()
-            .map(|(name, scaled)| (range(name), *scaled))
-            .collect();
-        let success_fields = T::SUCCESS_FIELDS.map(range);
+        let (arm, spec) = Arm::new::<T>(config)?;
         let task = T::new(arm.sim.model())?;
-        Ok(Self {
-            arm,
-            task,
-            rng: seeded_rng(0),
-            steps: 0,
-            spec,
-            observation,
-            success_fields,
-        })
-    }
-
-    /// The simulation, for tests and viewers.
-    pub fn sim(&self) -> &Sim {
-        &self.arm.sim
-    }
-
-    /// The simulation, mutable, for replaying recorded states.
-    pub fn sim_mut(&mut self) -> &mut Sim {
-        &mut self.arm.sim
-    }
-
-    /// Applies an action to the physics alone, without computing state, observation or
-    /// reward: what `step` costs below the env layer, for benchmarks.
-    pub fn apply_action(&mut self, action: &[f64]) {
-        self.arm.act(action);
+        Ok(Self::from_parts(arm, task, spec))
     }
 
     /// The success metric's distance in a state laid out as the schema says.
     pub fn goal_distance(&self, state: &[f64]) -> f64 {
-        let [a, b] = &self.success_fields;
-        let (a, b) = (&state[a.clone()], &state[b.clone()]);
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).powi(2))
-            .sum::<f64>()
-            .sqrt()
+        self.robot.goal_distance(state)
     }
 
     /// The success metric on a state laid out as the schema says.
@@ -339,14 +301,15 @@ impl<T: FrankaTask> FrankaEnv<T> {
 
     /// Observation and info of the current state.
     fn observe(&self) -> (Vec<f64>, Info) {
-        let state = self.task.state(&self.arm);
-        let dt = self.arm.control_dt();
+        let arm = &self.robot;
+        let state = self.task.state(arm);
+        let dt = arm.control_dt();
         let mut obs = Vec::with_capacity(self.spec.observation_space.flat_dim());
-        for (range, scaled) in &self.observation {
+        for (range, scaled) in &arm.observation {
             let factor = if *scaled { dt } else { 1.0 };
             obs.extend(state[range.clone()].iter().map(|v| v * factor));
         }
-        let distance = self.goal_distance(&state);
+        let distance = arm.goal_distance(&state);
         let mut info = Info::default();
         info.set("is_success", f64::from(distance < SUCCESS_DISTANCE));
         info.set("goal_distance", distance);
@@ -354,56 +317,57 @@ impl<T: FrankaTask> FrankaEnv<T> {
     }
 }
 
-impl<T: FrankaTask> Env for FrankaEnv<T> {
-    fn observation_space(&self) -> &Space {
-        &self.spec.observation_space
+impl Robot for Arm {
+    fn sim(&self) -> &Sim {
+        &self.sim
     }
 
-    fn action_space(&self) -> &Space {
-        &self.spec.action_space
+    /// Moves the fingertip target by `action * action_scale` from where the fingertips are,
+    /// inside the workspace, holds the gripper closed, and runs `frame_skip` physics steps.
+    /// Elements are clipped to [-1, 1]; non-finite or missing ones count as 0.
+    fn act(&mut self, action: &[f64]) {
+        let action: [f64; 3] = unit_action(action);
+        let ee = self.ee_pos();
+        let target: [f64; 3] = std::array::from_fn(|i| {
+            (ee[i] + action[i] * self.config.action_scale)
+                .clamp(WORKSPACE_LOW[i], WORKSPACE_HIGH[i])
+        });
+        self.sim.set_mocap_pose(self.ee_target, target, TOOL_DOWN);
+        self.sim.ctrl_mut().fill(0.0);
+        self.sim.step(self.config.frame_skip);
     }
 
-    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
-        if let Some(seed) = seed {
-            self.rng = seeded_rng(seed);
-        }
-        self.arm.reset();
-        self.task.reset(&mut self.arm.sim, &mut self.rng);
-        self.arm.sim.forward();
-        self.steps = 0;
-        self.observe()
+    fn sim_mut(&mut self) -> &mut Sim {
+        &mut self.sim
+    }
+}
+
+impl<T: FrankaTask> Family<T> for Arm {
+    fn start(env: &mut FrankaEnv<T>) -> (Vec<f64>, Info) {
+        env.robot.reset();
+        env.task.reset(&mut env.robot.sim, &mut env.rng);
+        env.robot.sim.forward();
+        env.observe()
     }
 
-    fn step(&mut self, action: &[f64]) -> Step {
-        self.arm.act(action);
-        self.steps += 1;
-        let (obs, info) = self.observe();
+    fn outcome(env: &mut FrankaEnv<T>) -> Step {
+        let (obs, info) = env.observe();
         let success = info.is_success();
         Step {
             obs,
             reward: -info.get("goal_distance").unwrap_or(0.0),
             terminated: success,
-            truncated: !success && self.steps >= self.spec.episode_steps,
+            truncated: env.truncates(success),
             info,
         }
     }
-}
 
-impl<T: FrankaTask> TaskEnv for FrankaEnv<T> {
-    fn spec(&self) -> &TaskSpec {
-        &self.spec
+    fn state(env: &FrankaEnv<T>) -> Vec<f64> {
+        env.task.state(&env.robot)
     }
 
-    fn state(&self) -> Vec<f64> {
-        self.task.state(&self.arm)
-    }
-
-    fn scripted_action(&self) -> Option<Vec<f64>> {
-        Some(self.task.scripted_action(&self.arm))
-    }
-
-    fn sim(&self) -> Option<&Sim> {
-        Some(&self.arm.sim)
+    fn scripted_action(env: &FrankaEnv<T>) -> Option<Vec<f64>> {
+        Some(env.task.scripted_action(&env.robot))
     }
 }
 

@@ -1,7 +1,7 @@
 //! `quadruped-stand`: rear up and balance on the hind legs, as Language to Rewards' quadruped
 //! "stand up on two feet" task.
 
-use super::{FALL_HEIGHT, FALL_TILT, QuadrupedTask, Robot, RunningMean};
+use super::{FALL_HEIGHT, FALL_TILT, Go1, QuadrupedTask, RunningMean};
 use crate::{Fitness, StateField};
 use rand_chacha::ChaCha8Rng;
 use rl_env::Info;
@@ -79,11 +79,11 @@ impl QuadrupedTask for Stand {
         )
     }
 
-    fn reset(&mut self, _robot: &Robot, _rng: &mut ChaCha8Rng) {
+    fn reset(&mut self, _robot: &Go1, _rng: &mut ChaCha8Rng) {
         self.upright = RunningMean::default();
     }
 
-    fn record(&mut self, robot: &Robot) -> f64 {
+    fn record(&mut self, robot: &Go1) -> f64 {
         let nose_up = nose_up_angle(robot.projected_gravity());
         let upright = nose_up >= STAND_NOSE_UP && robot.only_hind_feet_on_floor();
         self.upright.push(f64::from(upright));

@@ -1,6 +1,6 @@
 //! `quadruped-turn`: turn on the spot at a commanded yaw rate.
 
-use super::{QuadrupedTask, Robot, RunningMean};
+use super::{Go1, QuadrupedTask, RunningMean};
 use crate::{Fitness, StateField};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -81,7 +81,7 @@ impl QuadrupedTask for Turn {
         )
     }
 
-    fn reset(&mut self, robot: &Robot, rng: &mut ChaCha8Rng) {
+    fn reset(&mut self, robot: &Go1, rng: &mut ChaCha8Rng) {
         let rate = rng.random_range(TURN_RATE_RANGE[0]..=TURN_RATE_RANGE[1]);
         self.command = [if rng.random_bool(0.5) { rate } else { -rate }];
         let [x, y, _] = robot.torso_pos();
@@ -90,7 +90,7 @@ impl QuadrupedTask for Turn {
         self.drift = 0.0;
     }
 
-    fn record(&mut self, robot: &Robot) -> f64 {
+    fn record(&mut self, robot: &Go1) -> f64 {
         let error = robot.torso_angvel()[2] - self.command[0];
         self.tracking_error.push(error.abs());
         let [x, y, _] = robot.torso_pos();

@@ -1,6 +1,6 @@
 //! `quadruped-walk`: walk forward at a commanded speed.
 
-use super::{NUM_JOINTS, QuadrupedTask, Robot, RunningMean};
+use super::{Go1, NUM_JOINTS, QuadrupedTask, RunningMean};
 use crate::{Fitness, StateField};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -86,13 +86,13 @@ impl QuadrupedTask for Walk {
         )
     }
 
-    fn reset(&mut self, _robot: &Robot, rng: &mut ChaCha8Rng) {
+    fn reset(&mut self, _robot: &Go1, rng: &mut ChaCha8Rng) {
         self.command = [rng.random_range(WALK_SPEED_RANGE[0]..=WALK_SPEED_RANGE[1])];
         self.tracking_error = RunningMean::default();
         self.forward_velocity = RunningMean::default();
     }
 
-    fn record(&mut self, robot: &Robot) -> f64 {
+    fn record(&mut self, robot: &Go1) -> f64 {
         let error = robot.torso_linvel()[0] - self.command[0];
         self.tracking_error.push(error.abs());
         self.forward_velocity.push(robot.torso_linvel()[0]);
@@ -107,7 +107,7 @@ impl QuadrupedTask for Walk {
         info.set("tracking_error", error);
     }
 
-    fn scripted_action(&self, robot: &Robot, time: f64) -> Option<Vec<f64>> {
+    fn scripted_action(&self, robot: &Go1, time: f64) -> Option<Vec<f64>> {
         Some(robot.action_for_offsets(&trot_offsets(time, self.command[0])))
     }
 }
