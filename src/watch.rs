@@ -4,6 +4,7 @@
 use anyhow::{Context, Result, bail};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use trainer::RunDir;
 use viewer::{RenderOptions, ReplayOptions, Rollout};
 
 /// Which recorded episode to show: a rollout file, a training run, or an evolve run's
@@ -31,7 +32,7 @@ impl Source {
                     path.display()
                 );
             }
-            if !path.join("config.toml").exists() {
+            if !RunDir::new(path).config().exists() {
                 bail!(
                     "{}: not a rollout file, a training run or an evolve run",
                     path.display()
@@ -47,7 +48,7 @@ impl Source {
                 path.display()
             ),
         };
-        if !dir.join("config.toml").exists() {
+        if !RunDir::new(&dir).config().exists() {
             bail!("{}: no trained policy there", dir.display());
         }
         Ok(dir)
@@ -71,7 +72,7 @@ impl Source {
             eprintln!(
                 "recorded {} episode(s) into {}",
                 files.len() - had,
-                dir.join("rollouts").display()
+                RunDir::new(&dir).rollouts().display()
             );
         }
         Ok((files, self.episode))

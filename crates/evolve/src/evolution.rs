@@ -24,7 +24,7 @@ use llm::Message;
 use reward_dsl::{Limits, RecordedState, RewardProgram};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use trainer::{Run, RunEnd, RunSetup};
+use trainer::{Run, RunDir, RunEnd, RunSetup};
 
 /// The error a reply with no code block is answered with.
 pub const NO_CODE_ERROR: &str = "The reply has no code block. Put the whole program in one \
@@ -399,7 +399,7 @@ impl Evolution {
 
     /// Prepares a training run directory (once; a resumed run reuses it).
     pub(crate) fn prepare_run(&self, dir: &Path, code: &str, seed: u64) -> Result<(), EvolveError> {
-        if dir.join("config.toml").exists() {
+        if RunDir::new(dir).config().exists() {
             return Ok(());
         }
         let source = dir.with_extension("rhai");

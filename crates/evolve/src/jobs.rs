@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use trainer::RunDir;
 
 /// One training process to run.
 #[derive(Debug, Clone)]
@@ -78,7 +79,7 @@ fn die_with_parent(_command: &mut Command) {}
 /// Steps a job has logged so far, read from the last whole row of its `metrics.jsonl`
 /// (rows with non-finite values, written as "inf" or "nan", read as any other).
 pub(crate) fn steps_done(dir: &Path) -> u64 {
-    let tail = read_tail(&dir.join("metrics.jsonl"), TAIL_BYTES);
+    let tail = read_tail(&RunDir::new(dir).metrics(), TAIL_BYTES);
     tail.lines()
         .rev()
         .find_map(|line| trainer::metrics::decode_row(line).ok())
@@ -288,7 +289,7 @@ mod tests {
                 )
             })
             .collect::<String>();
-        std::fs::write(dir.join("metrics.jsonl"), rows + "{\"global_st").unwrap();
+        std::fs::write(RunDir::new(&dir).metrics(), rows + "{\"global_st").unwrap();
         assert_eq!(steps_done(&dir), 3000 * 128);
         // A FIFO where the log should be reads as empty instead of blocking.
         assert!(

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use trainer::run_dir::CONFIG_FILE;
 
 /// The Slurm executor's settings (`--slurm-*` flags, or the `[slurm]` table of an evolve
 /// config file). Each is written into the job script as an `#SBATCH` line.
@@ -540,13 +541,15 @@ fn job_script(
     );
     lines.push("esac".into());
     lines.push(
-        r#"if [ ! -f "$run/$dir/config.toml" ]; then
+        r#"if [ ! -f "$run/$dir/"#
+            .to_string()
+            + CONFIG_FILE
+            + r#"" ]; then
     echo "rewardgen: $run/$dir is not visible on $(hostname): the run directory must be on a file system every node sees (docs/cluster.md)" >&2
     exit 3
 fi
 export RAYON_NUM_THREADS=1
 "$exe" train --resume "$run/$dir" "${until[@]}" >"$run/$dir/"#
-            .to_string()
             + JOB_LOG
             + r#"" 2>&1
 code=$?

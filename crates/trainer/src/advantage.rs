@@ -1,4 +1,5 @@
-//! Advantage estimates: GAE for PPO, group-relative returns for GRPO.
+//! Advantage estimates: GAE for PPO (and its per-minibatch normalization), group-relative
+//! returns for GRPO.
 
 /// Generalized Advantage Estimation (Schulman et al. 2016) over a rollout of `T` steps of
 /// `N` envs, stored step-major (`index = t * N + env`).
@@ -80,6 +81,20 @@ pub fn group_step_advantages(episodes: &[Vec<f64>]) -> Vec<Vec<f64>> {
             slice
         })
         .collect()
+}
+
+/// PPO's per-minibatch normalization (`norm_adv`): each advantage less the minibatch mean,
+/// over the sample standard deviation (plus 1e-8). A minibatch of one is left as it is.
+pub fn normalize_minibatch(advantages: &mut [f64]) {
+    let m = advantages.len();
+    if m < 2 {
+        return;
+    }
+    let mean = advantages.iter().sum::<f64>() / m as f64;
+    let std = (advantages.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (m - 1) as f64).sqrt();
+    advantages
+        .iter_mut()
+        .for_each(|a| *a = (*a - mean) / (std + 1e-8));
 }
 
 #[cfg(test)]

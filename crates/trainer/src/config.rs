@@ -92,6 +92,10 @@ pub struct TrainConfig {
     /// Global gradient-norm clipping threshold, over all parameters together.
     pub max_grad_norm: f64,
     /// Stop an update's epochs early when the approximate KL passes this (off when `None`).
+    /// Checked after each whole epoch against the mean of that epoch's per-minibatch
+    /// approximate KL (`losses/approx_kl`): every minibatch of the epoch is still stepped,
+    /// and the next epoch is skipped. CleanRL checks after each epoch too, but against the KL
+    /// of the epoch's last minibatch alone, so it may stop on a different epoch.
     pub target_kl: Option<f64>,
     /// Width of both hidden layers of the actor and of the critic.
     pub hidden: usize,

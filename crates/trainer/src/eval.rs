@@ -1,12 +1,13 @@
 //! Evaluating a run's trained policy, recording its rollouts for the viewer.
 
 use crate::envs::with_reward;
+use crate::rollout_format::{ROLLOUT_FORMAT, RolloutHeader, RolloutStep};
+use crate::run_dir::RunDir;
 use crate::{Run, TrainError};
 use envs::TaskEnv;
 use rl_env::seeded_rng;
 use rl_env::wrappers::ClipAction;
 use serde::Serialize;
-use sim::PhysicsState;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -33,35 +34,6 @@ pub struct EvalReport {
     /// Where the rollouts were written (`DIR/rollouts/`).
     pub rollouts: String,
 }
-
-/// The first line of a rollout file.
-#[derive(Serialize)]
-struct RolloutHeader<'a> {
-    format: &'static str,
-    env: &'a str,
-    episode: usize,
-    seed: u64,
-    frame_skip: usize,
-    physics_dt: f64,
-    /// The options the env was built with (`--model`, `--physics`, `--frame-skip`).
-    env_options: &'a envs::EnvOptions,
-}
-
-/// One line per step of a rollout file; step 0 is the state after reset.
-#[derive(Serialize)]
-struct RolloutStep<'a> {
-    step: usize,
-    #[serde(flatten)]
-    physics: PhysicsState,
-    /// The action that led here (absent at step 0).
-    action: Option<&'a [f64]>,
-    reward: Option<f64>,
-    components: BTreeMap<&'a str, f64>,
-    success: bool,
-}
-
-/// The version tag of the rollout format (docs/rollout-format.md).
-pub const ROLLOUT_FORMAT: &str = "rewardgen-rollout-1";
 
 fn write_line(
     file: &mut impl Write,
@@ -97,26 +69,27 @@ pub fn evaluate(
     let program = run.reward_program(&task.spec().state_schema)?;
     let (env, errors) = with_reward(task, program.as_ref());
     let mut env: Box<dyn TaskEnv> = Box::new(ClipAction::new(env));
-    let rollouts = run.dir.join("rollouts");
+    let layout = RunDir::new(&run.dir);
+    let rollouts = layout.rollouts();
     std::fs::create_dir_all(&rollouts).map_err(|e| TrainError::file(&rollouts, e))?;
     let mut rng = seeded_rng(seed);
     let (mut total_return, mut total_length, mut successes) = (0.0, 0usize, 0usize);
     let mut components: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     for episode in 0..episodes {
-        let path = rollouts.join(format!("episode-{episode:04}.jsonl"));
+        let path = layout.rollout(episode);
         let file = std::fs::File::create(&path).map_err(|e| TrainError::file(&path, e))?;
         let mut file = std::io::BufWriter::new(file);
         let episode_seed = seed.wrapping_add(episode as u64);
         let (mut obs, info) = env.reset(Some(episode_seed));
         let spec = env.spec();
         let header = RolloutHeader {
-            format: ROLLOUT_FORMAT,
-            env: &setup.env,
+            format: ROLLOUT_FORMAT.to_string(),
+            env: setup.env.clone(),
             episode,
             seed: episode_seed,
             frame_skip: spec.frame_skip,
             physics_dt: spec.physics_dt,
-            env_options: &setup.env_options,
+            env_options: setup.env_options.clone(),
         };
         write_line(&mut file, &path, &header)?;
         let physics = |env: &dyn TaskEnv| env.sim().map(sim::Sim::physics_state);
@@ -145,13 +118,13 @@ pub fn evaluate(
             }
             total_return += step.reward;
             total_length += 1;
-            let step_components: BTreeMap<&str, f64> = step
+            let step_components: BTreeMap<String, f64> = step
                 .info
                 .iter()
-                .filter_map(|(k, v)| Some((k.strip_prefix("reward/")?, v)))
+                .filter_map(|(k, v)| Some((k.strip_prefix("reward/")?.to_string(), v)))
                 .collect();
             for (name, value) in &step_components {
-                let entry = components.entry(name.to_string()).or_default();
+                let entry = components.entry(name.clone()).or_default();
                 entry.0 += value;
                 entry.1 += 1;
             }
@@ -159,7 +132,7 @@ pub fn evaluate(
                 let line = RolloutStep {
                     step: t,
                     physics: state,
-                    action: Some(action),
+                    action: Some(action.clone()),
                     reward: Some(step.reward),
                     components: step_components,
                     success: step.info.is_success(),

@@ -291,7 +291,7 @@ mod tests {
     fn a_log_with_overflowed_values_reads_back_whole() {
         let dir = std::env::temp_dir().join(format!("metrics-inf-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("metrics.jsonl");
+        let path = dir.join(crate::run_dir::METRICS_FILE);
         let _ = std::fs::remove_file(&path);
         let mut log = MetricsLog::open(&path).unwrap();
         log.write(&row(&[

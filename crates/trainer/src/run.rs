@@ -1,15 +1,11 @@
 //! A training run on disk: `config.toml`, the reward program, `metrics.jsonl` and
 //! `checkpoints/`. Runs resume from their last checkpoint.
 
-use crate::agent::param_shapes;
 use crate::envs::{TrainEnvs, make_envs};
 use crate::metrics::{MetricsLog, MetricsRow, read_metrics};
-use crate::normalize::{ObsNormalizer, RewardScaler};
+use crate::run_dir::{CONFIG_FILE, RunDir};
 use crate::{TrainConfig, TrainError, Trainer};
-use burn::module::Module;
 use envs::EnvOptions;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use reward_dsl::{Limits, RewardProgram};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -44,26 +40,6 @@ pub struct RunConfig {
     pub train: TrainConfig,
 }
 
-/// Learner state beside the weights: written as `checkpoints/latest/state.json`.
-#[derive(Serialize, Deserialize)]
-struct CheckpointState {
-    global_step: u64,
-    update: u64,
-    obs_norm: ObsNormalizer,
-    reward_scaler: RewardScaler,
-    rng_seed: [u8; 32],
-    rng_stream: u64,
-    rng_word_pos: u128,
-    obs_dim: usize,
-    act_dim: usize,
-}
-
-const CONFIG_FILE: &str = "config.toml";
-const REWARD_FILE: &str = "reward.rhai";
-const METRICS_FILE: &str = "metrics.jsonl";
-const CHECKPOINTS: &str = "checkpoints";
-const OUTCOME_FILE: &str = "outcome.json";
-const CURVES_FILE: &str = "curves.png";
 /// Updates between redraws of `curves.png` (it is also drawn when a run ends or stops).
 const CURVES_EVERY: u64 = 10;
 
@@ -95,7 +71,8 @@ impl Run {
         train.validate().map_err(TrainError::Config)?;
         let probe = envs::make(&setup.env, &setup.env_options)?;
         check_against_env(&train, probe.spec())?;
-        if dir.join(CONFIG_FILE).exists() {
+        let layout = RunDir::new(dir);
+        if layout.config().exists() {
             return Err(TrainError::file(
                 dir,
                 "already holds a run; resume it with --resume, or choose another --out",
@@ -107,14 +84,14 @@ impl Run {
             Some(source) => Some(user_files::read(source, Kind::REWARD)?),
             None => None,
         };
-        std::fs::create_dir_all(dir.join(CHECKPOINTS)).map_err(|e| TrainError::file(dir, e))?;
+        std::fs::create_dir_all(layout.checkpoints()).map_err(|e| TrainError::file(dir, e))?;
         if let Some(bytes) = reward {
-            let path = dir.join(REWARD_FILE);
+            let path = layout.reward();
             std::fs::write(&path, bytes).map_err(|e| TrainError::file(&path, e))?;
         }
         let config = RunConfig { run: setup, train };
         let text = toml::to_string_pretty(&config).map_err(|e| TrainError::file(dir, e))?;
-        let path = dir.join(CONFIG_FILE);
+        let path = layout.config();
         std::fs::write(&path, text).map_err(|e| TrainError::file(&path, e))?;
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -124,12 +101,12 @@ impl Run {
 
     /// Opens an existing run.
     pub fn open(dir: &Path) -> Result<Self, TrainError> {
-        let path = dir.join(CONFIG_FILE);
+        let path = RunDir::new(dir).config();
         if !path.exists() && !path.is_symlink() {
             let what = if dir.is_dir() {
-                "no run here (config.toml is missing)"
+                format!("no run here ({CONFIG_FILE} is missing)")
             } else {
-                "no run here (no such directory)"
+                "no run here (no such directory)".to_string()
             };
             return Err(TrainError::file(dir, what));
         }
@@ -153,7 +130,7 @@ impl Run {
         if self.config.run.reward_source.is_none() {
             return Ok(None);
         }
-        let path = self.dir.join(REWARD_FILE);
+        let path = self.layout().reward();
         let bytes = user_files::read(&path, Kind::REWARD)?;
         RewardProgram::compile_bytes(
             &bytes,
@@ -183,7 +160,7 @@ impl Run {
 
     /// The metrics written so far.
     pub fn metrics(&self) -> Result<Vec<MetricsRow>, TrainError> {
-        let path = self.dir.join(METRICS_FILE);
+        let path = self.layout().metrics();
         if path.exists() {
             read_metrics(&path)
         } else {
@@ -193,7 +170,7 @@ impl Run {
 
     /// The outcome of the last `train` call, if one has ended.
     pub fn outcome(&self) -> Result<Option<Outcome>, TrainError> {
-        let path = self.dir.join(OUTCOME_FILE);
+        let path = self.layout().outcome();
         if !path.exists() {
             return Ok(None);
         }
@@ -204,25 +181,36 @@ impl Run {
     }
 
     fn write_outcome(&self, outcome: &Outcome) -> Result<(), TrainError> {
-        let path = self.dir.join(OUTCOME_FILE);
+        let path = self.layout().outcome();
         let text = serde_json::to_string_pretty(outcome).map_err(|e| TrainError::file(&path, e))?;
         write_atomically(&path, &text)
     }
 
+    /// Where the run's files lie.
+    pub fn layout(&self) -> RunDir<'_> {
+        RunDir::new(&self.dir)
+    }
+
     /// The latest checkpoint's folder (`model.bpk`, `optimizer.bpk`, `state.json`).
     pub fn checkpoint_dir(&self) -> PathBuf {
-        self.dir.join(CHECKPOINTS).join("latest")
+        self.layout().latest_checkpoint()
+    }
+
+    /// Whether the run has a checkpoint to resume from (the latest, or the one being
+    /// replaced when a kill interrupted the swap).
+    fn has_checkpoint(&self) -> bool {
+        self.checkpoint_dir().exists() || self.layout().old_checkpoint().exists()
     }
 
     /// Redraws `curves.png` from `metrics.jsonl`.
     pub fn draw_curves(&self) -> Result<(), TrainError> {
-        crate::draw_curves(&self.metrics()?, &self.dir.join(CURVES_FILE))
+        crate::draw_curves(&self.metrics()?, &self.layout().curves())
     }
 
     /// Keeps only the metrics rows of updates up to `update` (a resumed run redoes the rest),
     /// rewriting the file whole, which also drops a line a kill cut short.
     fn keep_metrics_through(&self, update: u64) -> Result<(), TrainError> {
-        let path = self.dir.join(METRICS_FILE);
+        let path = self.layout().metrics();
         if !path.exists() {
             return Ok(());
         }
@@ -235,39 +223,17 @@ impl Run {
         write_atomically(&path, &kept)
     }
 
-    /// Writes the learner's state, replacing the previous checkpoint only once the new one is
-    /// complete, so a kill at any moment leaves one whole checkpoint.
+    /// Checkpoints the learner ([`Trainer::save`]), replacing the previous checkpoint only
+    /// once the new one is complete, so a kill at any moment leaves one whole checkpoint.
     pub fn save_checkpoint(&self, trainer: &Trainer) -> Result<(), TrainError> {
-        let root = self.dir.join(CHECKPOINTS);
-        let fresh = root.join("latest.new");
-        let old = root.join("latest.old");
-        let latest = self.checkpoint_dir();
+        let layout = self.layout();
+        let (fresh, old, latest) = (
+            layout.new_checkpoint(),
+            layout.old_checkpoint(),
+            layout.latest_checkpoint(),
+        );
         let _ = std::fs::remove_dir_all(&fresh);
-        std::fs::create_dir_all(&fresh).map_err(|e| TrainError::file(&fresh, e))?;
-        trainer
-            .agent
-            .clone()
-            .save_file(fresh.join("model.bpk"))
-            .map_err(|e| TrainError::file(&fresh, e))?;
-        trainer
-            .optimizer
-            .save(fresh.join("optimizer.bpk"))
-            .map_err(|e| TrainError::file(&fresh, e))?;
-        let state = CheckpointState {
-            global_step: trainer.global_step,
-            update: trainer.update,
-            obs_norm: trainer.obs_norm.clone(),
-            reward_scaler: trainer.reward_scaler.clone(),
-            rng_seed: trainer.rng.get_seed(),
-            rng_stream: trainer.rng.get_stream(),
-            rng_word_pos: trainer.rng.get_word_pos(),
-            obs_dim: trainer.obs_dim(),
-            act_dim: trainer.act_dim(),
-        };
-        let state_path = fresh.join("state.json");
-        let text =
-            serde_json::to_string_pretty(&state).map_err(|e| TrainError::file(&state_path, e))?;
-        std::fs::write(&state_path, text).map_err(|e| TrainError::file(&state_path, e))?;
+        trainer.save(&fresh)?;
         let _ = std::fs::remove_dir_all(&old);
         if latest.exists() {
             std::fs::rename(&latest, &old).map_err(|e| TrainError::file(&latest, e))?;
@@ -278,64 +244,24 @@ impl Run {
     }
 
     /// Restores a learner from the last checkpoint (or the one being replaced when a kill
-    /// interrupted the swap). The checkpoint is checked against the run's config and env
-    /// first: observation and action sizes, normalizer lengths, and every tensor's name and
-    /// shape in `model.bpk` and `optimizer.bpk`; a mismatch or a damaged file is an error
-    /// naming the file and what differs.
+    /// interrupted the swap) with [`Trainer::load`], after checking the run's settings
+    /// against its env.
     pub fn load_checkpoint(&self) -> Result<Trainer, TrainError> {
         let mut dir = self.checkpoint_dir();
         if !dir.exists() {
-            dir = self.dir.join(CHECKPOINTS).join("latest.old");
+            dir = self.layout().old_checkpoint();
         }
-        let state_path = dir.join("state.json");
-        let text = user_files::read_to_string(&state_path, Kind::CHECKPOINT_STATE)
-            .map_err(|e| TrainError::checkpoint(&state_path, e.message))?;
-        let state: CheckpointState =
-            serde_json::from_str(&text).map_err(|e| TrainError::checkpoint(&state_path, e))?;
         let setup = &self.config.run;
         let env = envs::make(&setup.env, &setup.env_options)?;
         let spec = env.spec();
-        let (obs_dim, act_dim) = (
+        check_against_env(&self.config.train, spec)?;
+        Trainer::load(
+            self.config.train.clone(),
+            &dir,
             spec.observation_space.flat_dim(),
             spec.action_space.flat_dim(),
-        );
-        let config = &self.config.train;
-        check_against_env(config, spec)?;
-        state
-            .check(obs_dim, act_dim, &setup.env)
-            .map_err(|e| TrainError::checkpoint(&state_path, e))?;
-        let mut trainer = Trainer::new(config.clone(), obs_dim, act_dim);
-        let expected = param_shapes(&trainer.agent);
-        let model_path = dir.join("model.bpk");
-        let (model_bytes, model_tensors) = read_pack(&model_path)?;
-        check_model_tensors(&model_tensors, &expected, config.hidden)
-            .map_err(|e| TrainError::checkpoint(&model_path, e))?;
-        let record = burn::store::ModuleRecord::from_bytes(model_bytes)
-            .map_err(|e| TrainError::checkpoint(&model_path, one_line(e)))?;
-        trainer.agent = trainer
-            .agent
-            .clone()
-            .try_load_record(record)
-            .map_err(|e| TrainError::checkpoint(&model_path, one_line(e)))?;
-        let optimizer_path = dir.join("optimizer.bpk");
-        let (optimizer_bytes, optimizer_tensors) = read_pack(&optimizer_path)?;
-        check_optimizer_tensors(&optimizer_tensors, &model_tensors)
-            .map_err(|e| TrainError::checkpoint(&optimizer_path, e))?;
-        trainer.optimizer = std::mem::replace(
-            &mut trainer.optimizer,
-            crate::trainer::new_optimizer(config),
+            &setup.env,
         )
-        .from_bytes(optimizer_bytes)
-        .map_err(|e| TrainError::checkpoint(&optimizer_path, one_line(e)))?;
-        trainer.global_step = state.global_step;
-        trainer.update = state.update;
-        trainer.obs_norm = state.obs_norm;
-        trainer.reward_scaler = state.reward_scaler;
-        let mut rng = ChaCha8Rng::from_seed(state.rng_seed);
-        rng.set_stream(state.rng_stream);
-        rng.set_word_pos(state.rng_word_pos);
-        trainer.rng = rng;
-        Ok(trainer)
     }
 }
 
@@ -373,159 +299,6 @@ fn check_against_env(config: &TrainConfig, spec: &envs::TaskSpec) -> Result<(), 
         .map_err(|e| TrainError::Config(format!("{} on {}", e, spec.name)))
 }
 
-impl CheckpointState {
-    /// The sizes this state was saved with against the env's, and the normalizers' lengths
-    /// against those sizes.
-    fn check(&self, obs_dim: usize, act_dim: usize, env: &str) -> Result<(), String> {
-        if self.obs_dim != obs_dim {
-            return Err(format!(
-                "obs_dim is {}, but {env} observes {obs_dim} elements",
-                self.obs_dim
-            ));
-        }
-        if self.act_dim != act_dim {
-            return Err(format!(
-                "act_dim is {}, but {env} takes {act_dim} action elements",
-                self.act_dim
-            ));
-        }
-        let lengths = [
-            (
-                "obs_norm.stats.mean",
-                self.obs_norm.stats.mean.len(),
-                obs_dim,
-            ),
-            ("obs_norm.stats.var", self.obs_norm.stats.var.len(), obs_dim),
-            (
-                "reward_scaler.stats.mean",
-                self.reward_scaler.stats.mean.len(),
-                1,
-            ),
-            (
-                "reward_scaler.stats.var",
-                self.reward_scaler.stats.var.len(),
-                1,
-            ),
-        ];
-        for (name, len, want) in lengths {
-            if len != want {
-                return Err(format!("{name} has {len} elements, not {want}"));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// One tensor as a checkpoint file lists it.
-struct PackedTensor {
-    name: String,
-    shape: Vec<usize>,
-    param_id: Option<u64>,
-    is_f32: bool,
-}
-
-/// Reads a burnpack checkpoint file (capped, regular files only) and lists its tensors; a
-/// file that is cut short, or is not a burnpack file, is an error naming it.
-fn read_pack(path: &Path) -> Result<(burn_pack::Bytes, Vec<PackedTensor>), TrainError> {
-    let bytes = user_files::read(path, Kind::CHECKPOINT)
-        .map_err(|e| TrainError::checkpoint(path, e.message))?;
-    let damaged = |e: burn_pack::Error| {
-        TrainError::checkpoint(
-            path,
-            format!(
-                "the file is damaged or not a burn checkpoint ({})",
-                one_line(e)
-            ),
-        )
-    };
-    let reader = burn_pack::Reader::from_bytes(burn_pack::Bytes::from_bytes_vec(bytes.clone()))
-        .map_err(damaged)?;
-    let tensors = reader
-        .into_tensors()
-        .map_err(damaged)?
-        .into_iter()
-        .map(|t| PackedTensor {
-            is_f32: t.dtype == burn_pack::DType::F32,
-            shape: t.shape.to_vec(),
-            param_id: t.param_id,
-            name: t.name,
-        })
-        .collect();
-    Ok((burn_pack::Bytes::from_bytes_vec(bytes), tensors))
-}
-
-/// The model file's tensors against the network the run's config and env give: the same
-/// names, each f32 with the expected shape.
-fn check_model_tensors(
-    tensors: &[PackedTensor],
-    expected: &[(String, Vec<usize>)],
-    hidden: usize,
-) -> Result<(), String> {
-    for (name, shape) in expected {
-        let Some(tensor) = tensors.iter().find(|t| &t.name == name) else {
-            return Err(format!("it has no tensor {name}"));
-        };
-        if !tensor.is_f32 {
-            return Err(format!("tensor {name} is not f32"));
-        }
-        if &tensor.shape != shape {
-            return Err(format!(
-                "tensor {name} has shape {:?}, but the run's env and hidden = {hidden} need {:?}",
-                tensor.shape, shape
-            ));
-        }
-        if tensor.param_id.is_none() {
-            return Err(format!("tensor {name} has no parameter id"));
-        }
-    }
-    if let Some(extra) = tensors
-        .iter()
-        .find(|t| !expected.iter().any(|(name, _)| *name == t.name))
-    {
-        return Err(format!(
-            "it has a tensor {} that the run's network does not",
-            extra.name
-        ));
-    }
-    Ok(())
-}
-
-/// The optimizer file's state against the model's parameters: every tensor belongs to one of
-/// them (by parameter id) and has its shape (Adam's moments do).
-fn check_optimizer_tensors(tensors: &[PackedTensor], model: &[PackedTensor]) -> Result<(), String> {
-    for tensor in tensors {
-        let Some(id) = tensor.param_id else {
-            return Err(format!("tensor {} has no parameter id", tensor.name));
-        };
-        let Some(param) = model.iter().find(|p| p.param_id == Some(id)) else {
-            return Err(format!(
-                "tensor {} is the state of a parameter the model does not have (it is from \
-                 another run)",
-                tensor.name
-            ));
-        };
-        if !tensor.name.starts_with(&format!("{id}.")) {
-            return Err(format!(
-                "tensor {} is not optimizer state (it is named for parameter {id}'s state as \
-                 \"{id}.<field>\"); is this a model file?",
-                tensor.name
-            ));
-        }
-        if !tensor.is_f32 || tensor.shape != param.shape {
-            return Err(format!(
-                "tensor {} has shape {:?}, but its parameter {} has {:?}",
-                tensor.name, tensor.shape, param.name, param.shape
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// An error's text on one line.
-fn one_line(error: impl std::fmt::Display) -> String {
-    user_files::one_line(&error.to_string())
-}
-
 /// Trains until the run has taken `total_steps` env steps or `stop` is raised. A new run
 /// starts from scratch; a run with a checkpoint continues from it. After every update the
 /// learner is checkpointed (every `checkpoint_every` updates) and a metrics row appended;
@@ -551,8 +324,7 @@ pub fn train_until(
 ) -> Result<RunEnd, TrainError> {
     let config = &run.config.train;
     let mut envs = run.envs(config.num_envs, config.threads)?;
-    let has_checkpoint =
-        run.checkpoint_dir().exists() || run.dir.join(CHECKPOINTS).join("latest.old").exists();
+    let has_checkpoint = run.has_checkpoint();
     let mut trainer = if has_checkpoint {
         run.load_checkpoint()?
     } else {
@@ -561,8 +333,8 @@ pub fn train_until(
         Trainer::new(config.clone(), obs_dim, act_dim)
     };
     run.keep_metrics_through(trainer.update)?;
-    let _ = std::fs::remove_file(run.dir.join(OUTCOME_FILE));
-    let mut log = MetricsLog::open(&run.dir.join(METRICS_FILE))?;
+    let _ = std::fs::remove_file(run.layout().outcome());
+    let mut log = MetricsLog::open(&run.layout().metrics())?;
     // The update the checkpoint on disk holds, when it holds the learner's current state.
     let mut saved = has_checkpoint.then_some(trainer.update);
     let end = |end: RunEnd, step: u64| -> Result<RunEnd, TrainError> {

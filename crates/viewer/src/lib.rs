@@ -12,7 +12,8 @@ mod rollout;
 pub use recording::{ffmpeg_available, ffmpeg_version, recorded_rollout, render_run};
 pub use render::{Frame, RenderOptions, offscreen_available, render_frames, write_video};
 pub use replay::{REPLAY_KEYS, ReplayOptions, check_display, replay};
-pub use rollout::{ROLLOUT_FORMAT, Rollout, RolloutHeader, RolloutStep, rollout_files};
+pub use rollout::{Rollout, rollout_files};
+pub use trainer::rollout_format::{RolloutHeader, RolloutStep};
 
 use std::path::Path;
 

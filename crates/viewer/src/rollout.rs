@@ -1,41 +1,9 @@
 //! Reading the rollout files `rewardgen eval` records (docs/rollout-format.md).
 
 use crate::ViewerError;
-use serde::Deserialize;
-use sim::PhysicsState;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// The format tag this reader understands.
-pub const ROLLOUT_FORMAT: &str = "rewardgen-rollout-1";
-
-/// A rollout file's first line.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RolloutHeader {
-    pub format: String,
-    pub env: String,
-    pub episode: usize,
-    pub seed: u64,
-    pub frame_skip: usize,
-    pub physics_dt: f64,
-    /// The options the env was built with; files written before they were recorded have
-    /// none, which rebuilds the env with its defaults.
-    #[serde(default)]
-    pub env_options: envs::EnvOptions,
-}
-
-/// One recorded env step; step 0 is the state after reset.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RolloutStep {
-    pub step: usize,
-    #[serde(flatten)]
-    pub physics: PhysicsState,
-    pub action: Option<Vec<f64>>,
-    pub reward: Option<f64>,
-    #[serde(default)]
-    pub components: BTreeMap<String, f64>,
-    pub success: bool,
-}
+use trainer::rollout_format::{ROLLOUT_FORMAT, RolloutHeader, RolloutStep};
+use trainer::run_dir::{ROLLOUT_EXTENSION, RunDir};
 
 /// A whole recorded episode.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,12 +76,12 @@ impl Rollout {
 
 /// The rollout files under a training run (`RUN/rollouts/episode-*.jsonl`), in order.
 pub fn rollout_files(run_dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(run_dir.join("rollouts"))
+    let mut files: Vec<PathBuf> = std::fs::read_dir(RunDir::new(run_dir).rollouts())
         .map(|entries| {
             entries
                 .flatten()
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+                .filter(|p| p.extension().is_some_and(|e| e == ROLLOUT_EXTENSION))
                 .collect()
         })
         .unwrap_or_default();

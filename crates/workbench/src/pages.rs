@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use trainer::RunDir;
 
 /// Static files the pages load, by name.
 pub const ASSETS: [(&str, &str); 2] = [
@@ -400,7 +401,7 @@ impl Site {
 
     fn policy_dir(&self, c: &Candidate) -> Option<PathBuf> {
         let dir = self.dir.join(c.run_dir.as_deref()?);
-        (c.status.has_fitness() && dir.join("config.toml").is_file()).then_some(dir)
+        (c.status.has_fitness() && RunDir::new(&dir).config().is_file()).then_some(dir)
     }
 
     fn video_name(&self, id: i64) -> String {
