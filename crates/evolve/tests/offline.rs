@@ -179,6 +179,25 @@ fn every_library_program_parses_and_renders_to_the_same_rewards() {
     println!("{checked} programs; totals that are not the sum of the components: {gated:?}");
 }
 
+/// Rhai nests block comments: the sandbox and the genome reader agree on where one ends, so
+/// the component hidden in the comment is in neither.
+#[test]
+fn nested_block_comments_end_in_the_same_place_for_the_sandbox_and_the_genome() {
+    let fixture = fixture("franka-reach");
+    let source = "/* a /* b */ let hidden = state.nope; */\n\
+                  let d = -state.dt;\n\
+                  [d, #{d: d /* x /* y */ #{hidden: 1.0} */}]";
+    let genome = Genome::parse(source).unwrap();
+    assert_eq!(genome.component_names(), ["d"]);
+    let rendered = genome.render("");
+    assert!(!rendered.contains("hidden"), "{rendered}");
+    let from_source = fixture.evaluate(&fixture.compile(source).unwrap());
+    let from_genome = fixture.evaluate(&fixture.compile(&rendered).unwrap());
+    for (a, b) in from_source.iter().zip(&from_genome) {
+        assert_eq!(a.components, b.components);
+    }
+}
+
 /// Proposals in one env: from the library and from earlier proposals as parents.
 struct Run {
     proposals: usize,

@@ -2,6 +2,7 @@
 
 use crate::error::ErrorKind;
 use crate::program::FieldTable;
+use crate::syntax::STATE;
 use rhai::{AST, ASTFlags, ASTNode, Expr, Position, Stmt};
 
 /// What is wrong with a program's use of `state`, and where.
@@ -77,7 +78,7 @@ fn refuse_state_in_functions(ast: &AST) -> Result<(), Violation> {
             }
             _ => true,
         });
-    if let Some(f) = ast.iter_functions().find(|f| f.params.contains(&"state")) {
+    if let Some(f) = ast.iter_functions().find(|f| f.params.contains(&STATE)) {
         let name = if f.name.starts_with("anon$") {
             "an anonymous function".to_string()
         } else {
@@ -105,7 +106,7 @@ fn refuse_state_in_functions(ast: &AST) -> Result<(), Violation> {
 }
 
 fn is_state(expr: &Expr) -> bool {
-    matches!(expr, Expr::Variable(x, ..) if x.1 == "state")
+    matches!(expr, Expr::Variable(x, ..) if x.1 == STATE)
 }
 
 /// The first link of a dot or index chain: `a` in `a.b[c]`, and so the variable an
@@ -129,13 +130,13 @@ fn misuse(position: Position) -> Violation {
 
 fn visit(nodes: &[ASTNode], table: &FieldTable) -> Result<(), Violation> {
     match nodes.last() {
-        Some(ASTNode::Stmt(Stmt::Var(x, _, position))) if x.0.name == "state" => Err((
+        Some(ASTNode::Stmt(Stmt::Var(x, _, position))) if x.0.name == STATE => Err((
             ErrorKind::Syntax,
             "`state` is the env's state; give your variable another name".into(),
             *position,
         )),
         Some(ASTNode::Stmt(Stmt::For(x, position)))
-            if x.0.name == "state" || x.1.as_ref().is_some_and(|i| i.name == "state") =>
+            if x.0.name == STATE || x.1.as_ref().is_some_and(|i| i.name == STATE) =>
         {
             Err((
                 ErrorKind::Syntax,

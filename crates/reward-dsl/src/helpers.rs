@@ -5,7 +5,7 @@
 //! math costs tens of nanoseconds. Other vectors (`state.action`, quaternions) are Rhai
 //! arrays of floats; `norm`, `dot`, `dist`, `add`, `sub` and `scale` accept them too.
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult, FLOAT, INT};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, FLOAT, INT, RhaiNativeFunc, Variant};
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 type Unary = fn(f64) -> f64;
@@ -142,8 +142,29 @@ pub fn quat_rotate(q: [f64; 4], v: Vec3) -> Vec3 {
     .map2(u.cross(t), |a, b| a + b)
 }
 
-/// Registers the `vec3` type and every helper.
-pub fn register(engine: &mut Engine) {
+/// An engine being given helpers, keeping each helper's name.
+struct Registry<'a> {
+    engine: &'a mut Engine,
+    names: Vec<&'static str>,
+}
+
+impl Registry<'_> {
+    /// Registers `function` as (an overload of) the helper `name`.
+    fn helper<A: 'static, const N: usize, const X: bool, R: Variant + Clone, const F: bool>(
+        &mut self,
+        name: &'static str,
+        function: impl RhaiNativeFunc<A, N, X, R, F> + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.engine.register_fn(name, function);
+        if !self.names.contains(&name) {
+            self.names.push(name);
+        }
+        self
+    }
+}
+
+/// Registers the `vec3` type, its operators and every helper; returns the helpers' names.
+pub fn register(engine: &mut Engine) -> Vec<&'static str> {
     engine
         .register_type_with_name::<Vec3>("vec3")
         .register_get("x", |v: &mut Vec3| v.x)
@@ -163,17 +184,6 @@ pub fn register(engine: &mut Engine) {
         .register_fn("to_debug", |v: &mut Vec3| {
             format!("vec3({}, {}, {})", v.x, v.y, v.z)
         })
-        .register_fn("to_array", |v: Vec3| to_array(v.array()))
-        .register_fn(
-            "vec3",
-            |x: Dynamic, y: Dynamic, z: Dynamic| -> Result<Vec3> {
-                Ok(Vec3::new([
-                    number(&x, "vec3", "x")?,
-                    number(&y, "vec3", "y")?,
-                    number(&z, "vec3", "z")?,
-                ]))
-            },
-        )
         .register_fn("+", |a: Vec3, b: Vec3| a.map2(b, |x, y| x + y))
         .register_fn("-", |a: Vec3, b: Vec3| a.map2(b, |x, y| x - y))
         .register_fn("-", |a: Vec3| a.scale(-1.0))
@@ -183,21 +193,37 @@ pub fn register(engine: &mut Engine) {
         .register_fn("*", |s: INT, a: Vec3| a.scale(s as f64))
         .register_fn("/", |a: Vec3, s: FLOAT| a.scale(1.0 / s))
         .register_fn("/", |a: Vec3, s: INT| a.scale(1.0 / s as f64))
-        .register_fn("==", |a: Vec3, b: Vec3| a == b)
-        .register_fn("add", |a: Vec3, b: Vec3| a.map2(b, |x, y| x + y))
-        .register_fn("sub", |a: Vec3, b: Vec3| a.map2(b, |x, y| x - y))
-        .register_fn("scale", |a: Vec3, s: Dynamic| -> Result<Vec3> {
+        .register_fn("==", |a: Vec3, b: Vec3| a == b);
+    let mut registry = Registry {
+        engine,
+        names: Vec::new(),
+    };
+    registry
+        .helper("to_array", |v: Vec3| to_array(v.array()))
+        .helper(
+            "vec3",
+            |x: Dynamic, y: Dynamic, z: Dynamic| -> Result<Vec3> {
+                Ok(Vec3::new([
+                    number(&x, "vec3", "x")?,
+                    number(&y, "vec3", "y")?,
+                    number(&z, "vec3", "z")?,
+                ]))
+            },
+        )
+        .helper("add", |a: Vec3, b: Vec3| a.map2(b, |x, y| x + y))
+        .helper("sub", |a: Vec3, b: Vec3| a.map2(b, |x, y| x - y))
+        .helper("scale", |a: Vec3, s: Dynamic| -> Result<Vec3> {
             Ok(a.scale(number(&s, "scale", "factor")?))
         })
-        .register_fn("norm", |a: Vec3| a.norm())
-        .register_fn("dist", |a: Vec3, b: Vec3| a.map2(b, |x, y| x - y).norm())
-        .register_fn("dot", |a: Vec3, b: Vec3| a.dot(b))
-        .register_fn("cross", |a: Vec3, b: Vec3| a.cross(b))
-        .register_fn("normalize", |a: Vec3| {
+        .helper("norm", |a: Vec3| a.norm())
+        .helper("dist", |a: Vec3, b: Vec3| a.map2(b, |x, y| x - y).norm())
+        .helper("dot", |a: Vec3, b: Vec3| a.dot(b))
+        .helper("cross", |a: Vec3, b: Vec3| a.cross(b))
+        .helper("normalize", |a: Vec3| {
             let n = a.norm();
             if n > 0.0 { a.scale(1.0 / n) } else { a }
         })
-        .register_fn("angle_between", |a: Vec3, b: Vec3| {
+        .helper("angle_between", |a: Vec3, b: Vec3| {
             let n = a.norm() * b.norm();
             if n > 0.0 {
                 (a.dot(b) / n).clamp(-1.0, 1.0).acos()
@@ -205,28 +231,28 @@ pub fn register(engine: &mut Engine) {
                 0.0
             }
         })
-        .register_fn("quat_to_euler", |q: Array| -> Result<Vec3> {
+        .helper("quat_to_euler", |q: Array| -> Result<Vec3> {
             Ok(Vec3::new(quat_to_euler(quaternion(&q, "quat_to_euler")?)))
         })
-        .register_fn("quat_rotate", |q: Array, v: Vec3| -> Result<Vec3> {
+        .helper("quat_rotate", |q: Array, v: Vec3| -> Result<Vec3> {
             Ok(quat_rotate(quaternion(&q, "quat_rotate")?, v))
         });
 
     // Arrays of numbers (actions, quaternions, joint vectors).
-    engine
-        .register_fn("norm", |a: Array| -> Result<f64> {
+    registry
+        .helper("norm", |a: Array| -> Result<f64> {
             Ok(numbers(&a, "norm")?
                 .iter()
                 .map(|x| x * x)
                 .sum::<f64>()
                 .sqrt())
         })
-        .register_fn("dot", |a: Array, b: Array| -> Result<f64> {
+        .helper("dot", |a: Array, b: Array| -> Result<f64> {
             let (a, b) = (numbers(&a, "dot")?, numbers(&b, "dot")?);
             same_length(&a, &b, "dot")?;
             Ok(a.iter().zip(&b).map(|(x, y)| x * y).sum())
         })
-        .register_fn("dist", |a: Array, b: Array| -> Result<f64> {
+        .helper("dist", |a: Array, b: Array| -> Result<f64> {
             let (a, b) = (numbers(&a, "dist")?, numbers(&b, "dist")?);
             same_length(&a, &b, "dist")?;
             Ok(a.iter()
@@ -235,17 +261,17 @@ pub fn register(engine: &mut Engine) {
                 .sum::<f64>()
                 .sqrt())
         })
-        .register_fn("add", |a: Array, b: Array| -> Result<Array> {
+        .helper("add", |a: Array, b: Array| -> Result<Array> {
             let (a, b) = (numbers(&a, "add")?, numbers(&b, "add")?);
             same_length(&a, &b, "add")?;
             Ok(to_array(a.iter().zip(&b).map(|(x, y)| x + y)))
         })
-        .register_fn("sub", |a: Array, b: Array| -> Result<Array> {
+        .helper("sub", |a: Array, b: Array| -> Result<Array> {
             let (a, b) = (numbers(&a, "sub")?, numbers(&b, "sub")?);
             same_length(&a, &b, "sub")?;
             Ok(to_array(a.iter().zip(&b).map(|(x, y)| x - y)))
         })
-        .register_fn("scale", |a: Array, s: Dynamic| -> Result<Array> {
+        .helper("scale", |a: Array, s: Dynamic| -> Result<Array> {
             let s = number(&s, "scale", "factor")?;
             Ok(to_array(numbers(&a, "scale")?.into_iter().map(|x| x * s)))
         });
@@ -258,18 +284,18 @@ pub fn register(engine: &mut Engine) {
         ("abs", f64::abs),
     ];
     for (name, f) in unary {
-        engine.register_fn(name, move |x: Dynamic| -> Result<f64> {
+        registry.helper(name, move |x: Dynamic| -> Result<f64> {
             Ok(f(number(&x, name, "x")?))
         });
     }
     let binary: [(&str, Binary); 2] = [("min", f64::min), ("max", f64::max)];
     for (name, f) in binary {
-        engine.register_fn(name, move |a: Dynamic, b: Dynamic| -> Result<f64> {
+        registry.helper(name, move |a: Dynamic, b: Dynamic| -> Result<f64> {
             Ok(f(number(&a, name, "a")?, number(&b, name, "b")?))
         });
     }
-    engine
-        .register_fn(
+    registry
+        .helper(
             "clamp",
             |x: Dynamic, lo: Dynamic, hi: Dynamic| -> Result<f64> {
                 let (x, lo, hi) = (
@@ -289,7 +315,7 @@ pub fn register(engine: &mut Engine) {
                 Ok(x.clamp(lo, hi))
             },
         )
-        .register_fn(
+        .helper(
             "tolerance",
             |x: Dynamic, lower: Dynamic, upper: Dynamic, margin: Dynamic| -> Result<f64> {
                 let f = "tolerance";
@@ -301,4 +327,5 @@ pub fn register(engine: &mut Engine) {
                 ))
             },
         );
+    registry.names
 }

@@ -7,6 +7,7 @@
 //! - [`check`]: compile, then dry-run on states recorded from random rollouts of the env, with
 //!   each component's range and warnings for constant or dominant components.
 //! - [`RewardEnv`]: a wrapper that makes a task env use a program as its reward.
+//! - [`syntax`]: Rhai's tokens, keywords and predefined names, for tools that edit programs.
 //!
 //! Every failure is a [`RewardError`] with the line, column and offending source line.
 
@@ -20,6 +21,7 @@ mod limits;
 mod program;
 mod sandbox;
 mod stack;
+pub mod syntax;
 mod wrapper;
 
 pub use check::{

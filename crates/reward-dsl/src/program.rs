@@ -6,6 +6,7 @@ use crate::fields;
 use crate::helpers::Vec3;
 use crate::sandbox;
 use crate::stack::with_stack;
+use crate::syntax::{BUILTIN_FIELDS, STATE};
 use envs::StateField;
 use rhai::{AST, Array, Dynamic, Engine, FLOAT, INT, Map, Position, Scope};
 use std::ops::Range;
@@ -82,9 +83,6 @@ impl FieldTable {
         BUILTIN_FIELDS.contains(&name) || self.fields.iter().any(|(n, _, _)| n == name)
     }
 }
-
-/// Fields every state has besides the env's schema.
-const BUILTIN_FIELDS: [&str; 4] = ["action", "prev_action", "dt", "step"];
 
 /// The `state` value a script sees: each property read builds its value on demand.
 #[derive(Debug, Clone)]
@@ -226,7 +224,7 @@ impl RewardProgram {
         let table = Arc::new(FieldTable::new(schema));
         // Strict variables: the one variable a script starts with is `state`.
         let mut scope = Scope::new();
-        scope.push("state", ScriptState::empty(table.clone()));
+        scope.push(STATE, ScriptState::empty(table.clone()));
         let ast = contained(|| engine.compile_with_scope(&scope, source))
             .map_err(|panic| {
                 RewardError::at(
@@ -284,7 +282,7 @@ impl RewardProgram {
         };
         let run = || {
             let mut scope = Scope::new();
-            scope.push("state", state);
+            scope.push(STATE, state);
             let value = self
                 .engine
                 .eval_ast_with_scope::<Dynamic>(&mut scope, &self.ast)
