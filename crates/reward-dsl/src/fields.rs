@@ -1,9 +1,68 @@
-//! The compile-time check of how a program uses `state`, read from Rhai's own AST.
+//! The state fields a program reads: where each lies in a state ([`FieldTable`]), and the
+//! compile-time check of how a program uses `state`, read from Rhai's own AST.
 
 use crate::error::ErrorKind;
-use crate::program::FieldTable;
-use crate::syntax::STATE;
+use crate::syntax::{BUILTIN_FIELDS, STATE};
+use envs::StateField;
 use rhai::{AST, ASTFlags, ASTNode, Expr, Position, Stmt};
+use std::ops::Range;
+
+/// How a state field appears in a script.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum FieldShape {
+    Scalar,
+    Vec3,
+    Array,
+}
+
+/// Where each state field lies in a state's values, and its shape.
+#[derive(Debug)]
+pub(crate) struct FieldTable {
+    fields: Vec<(String, Range<usize>, FieldShape)>,
+}
+
+impl FieldTable {
+    pub(crate) fn new(schema: &[StateField]) -> Self {
+        let mut start = 0;
+        let fields = schema
+            .iter()
+            .map(|field| {
+                let range = start..start + field.len();
+                start = range.end;
+                let shape = match field.shape.as_slice() {
+                    [] => FieldShape::Scalar,
+                    [3] => FieldShape::Vec3,
+                    _ => FieldShape::Array,
+                };
+                (field.name.clone(), range, shape)
+            })
+            .collect();
+        Self { fields }
+    }
+
+    pub(crate) fn names(&self) -> String {
+        let mut names: Vec<&str> = self.fields.iter().map(|(n, _, _)| n.as_str()).collect();
+        names.extend(BUILTIN_FIELDS);
+        names.join(", ")
+    }
+
+    /// Number of values in a state.
+    pub(crate) fn len(&self) -> usize {
+        self.fields.last().map_or(0, |(_, range, _)| range.end)
+    }
+
+    /// Where field `name` lies in a state's values, and its shape.
+    pub(crate) fn get(&self, name: &str) -> Option<(Range<usize>, FieldShape)> {
+        self.fields
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, range, shape)| (range.clone(), *shape))
+    }
+
+    pub(crate) fn has(&self, name: &str) -> bool {
+        BUILTIN_FIELDS.contains(&name) || self.fields.iter().any(|(n, _, _)| n == name)
+    }
+}
 
 /// What is wrong with a program's use of `state`, and where.
 pub type Violation = (ErrorKind, String, Position);

@@ -2,14 +2,13 @@ use crate::Limits;
 use crate::budget::with_budget;
 use crate::contain::contained;
 use crate::error::{ErrorKind, RewardError, UnknownField, abbreviate, position, preview};
-use crate::fields;
+use crate::fields::{self, FieldShape, FieldTable};
 use crate::helpers::Vec3;
 use crate::sandbox;
 use crate::stack::with_stack;
-use crate::syntax::{BUILTIN_FIELDS, STATE};
+use crate::syntax::STATE;
 use envs::StateField;
 use rhai::{AST, Array, Dynamic, Engine, FLOAT, INT, Map, Position, Scope};
-use std::ops::Range;
 use std::sync::Arc;
 
 /// What a reward program reads on one step.
@@ -34,54 +33,6 @@ pub struct RewardOutput {
     pub total: f64,
     /// Named components, sorted by name.
     pub components: Vec<(String, f64)>,
-}
-
-/// How a state field appears in a script.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum FieldShape {
-    Scalar,
-    Vec3,
-    Array,
-}
-
-#[derive(Debug)]
-pub(crate) struct FieldTable {
-    fields: Vec<(String, Range<usize>, FieldShape)>,
-}
-
-impl FieldTable {
-    fn new(schema: &[StateField]) -> Self {
-        let mut start = 0;
-        let fields = schema
-            .iter()
-            .map(|field| {
-                let range = start..start + field.len();
-                start = range.end;
-                let shape = match field.shape.as_slice() {
-                    [] => FieldShape::Scalar,
-                    [3] => FieldShape::Vec3,
-                    _ => FieldShape::Array,
-                };
-                (field.name.clone(), range, shape)
-            })
-            .collect();
-        Self { fields }
-    }
-
-    pub(crate) fn names(&self) -> String {
-        let mut names: Vec<&str> = self.fields.iter().map(|(n, _, _)| n.as_str()).collect();
-        names.extend(BUILTIN_FIELDS);
-        names.join(", ")
-    }
-
-    /// Number of values in a state.
-    fn len(&self) -> usize {
-        self.fields.last().map_or(0, |(_, range, _)| range.end)
-    }
-
-    pub(crate) fn has(&self, name: &str) -> bool {
-        BUILTIN_FIELDS.contains(&name) || self.fields.iter().any(|(n, _, _)| n == name)
-    }
 }
 
 /// The `state` value a script sees: each property read builds its value on demand.
@@ -119,7 +70,7 @@ impl ScriptState {
             "step" => return Ok(Dynamic::from_int(self.step)),
             _ => {}
         }
-        let Some((_, range, shape)) = self.table.fields.iter().find(|(n, _, _)| n == name) else {
+        let Some((range, shape)) = self.table.get(name) else {
             return Err(rhai::EvalAltResult::ErrorRuntime(
                 Dynamic::from(UnknownField(format!(
                     "state has no field '{name}'; the fields are: {}",

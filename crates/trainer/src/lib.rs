@@ -30,6 +30,7 @@ mod run;
 pub mod run_dir;
 pub mod tensorboard;
 mod trainer;
+mod update;
 
 pub use agent::{Agent, clip_grad_norm, global_grad_norm};
 pub use config::{Algorithm, ComputeDevice, MemoryEstimate, TrainConfig, limits};

@@ -7,7 +7,7 @@
 //! scalar `Summary` per metric at the row's `global_step`. The few fields needed are encoded
 //! by hand here (see TensorFlow's `event.proto` and `summary.proto`).
 
-use crate::metrics::MetricsRow;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -115,8 +115,9 @@ impl EventFile {
         &self.path
     }
 
-    /// Writes every metric of `row` but `global_step`, at that step, and flushes.
-    pub fn write(&mut self, row: &MetricsRow) -> std::io::Result<()> {
+    /// Writes every metric of `row` (a metrics row) but `global_step`, at that step, and
+    /// flushes.
+    pub fn write(&mut self, row: &BTreeMap<String, f64>) -> std::io::Result<()> {
         let step = row.get("global_step").copied().unwrap_or(0.0) as i64;
         let metrics: Vec<(&str, f64)> = row
             .iter()

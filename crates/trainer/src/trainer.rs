@@ -3,17 +3,17 @@
 //! `ppo.rs` (CleanRL's `ppo_continuous_action.py`); one GRPO update, DeepSeekMath's
 //! group-relative policy optimization without a critic, is in `grpo.rs`.
 
+use crate::TrainConfig;
 use crate::agent::{Agent, clip_grad_norm, matrix, values, vector};
 use crate::losses::{LossSums, Losses, PolicyLoss, Samples, clipped_surrogate_loss};
 use crate::metrics::MetricsRow;
 use crate::normalize::{ObsNormalizer, RewardScaler};
 use crate::policy::Policy;
-use crate::{Algorithm, TrainConfig, grpo, ppo};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use rand::prelude::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use rl_env::{Info, VecEnv, VecStep, seeded_rng};
+use rl_env::{Info, VecStep, seeded_rng};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -163,14 +163,6 @@ impl Trainer {
     /// The current policy, for acting.
     pub fn policy(&self) -> Policy {
         Policy::new(&self.agent, self.obs_dim)
-    }
-
-    /// One update of the configured algorithm; returns its metrics row.
-    pub fn update(&mut self, venv: &mut VecEnv) -> MetricsRow {
-        match self.config.algo {
-            Algorithm::Ppo => ppo::update(self, venv),
-            Algorithm::Grpo => grpo::update(self, venv),
-        }
     }
 
     /// The learning rate of the next update: linearly annealed to 0 over the run's env steps
