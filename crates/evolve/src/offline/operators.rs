@@ -25,6 +25,7 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
+/// A log-uniform draw in `[low, high)`.
 fn log_uniform(rng: &mut ChaCha8Rng, (low, high): (f64, f64)) -> f64 {
     rng.random_range(low.ln()..high.ln()).exp()
 }
