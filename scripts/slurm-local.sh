@@ -13,6 +13,7 @@
 # system Slurm, munge or database. Ports: SLURM_LOCAL_PORT and the three after it (slurmctld,
 # slurmd, slurmdbd, MariaDB; default: four free ones from 6900 up).
 set -euo pipefail
+trap 'echo "error: $0 failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 action=$1
@@ -154,12 +155,18 @@ EOF
 start_accounting() {
     local port=$1 user
     user="$(id -un)"
-    if [ ! -d "$dir/db/mysql" ]; then
-        mariadb-install-db --no-defaults --datadir="$dir/db" --user="$user" \
-            --auth-root-authentication-method=normal --skip-test-db \
-            >"$dir/log/mariadb-install.log" 2>&1
+    # Its own temporary folder: clusters started at once must not share MariaDB's files.
+    mkdir -p "$dir/db-tmp"
+    if [ ! -d "$dir/db/mysql" ] && ! mariadb-install-db --no-defaults --datadir="$dir/db" \
+        --tmpdir="$dir/db-tmp" --user="$user" --auth-root-authentication-method=normal \
+        --skip-test-db >"$dir/log/mariadb-install.log" 2>&1; then
+        echo "error: MariaDB could not set up the accounting database; see $dir/log/mariadb-install.log" >&2
+        grep -m 3 ERROR "$dir/log/mariadb-install.log" >&2 || true
+        rm -rf "$dir/db"
+        stop
+        exit 1
     fi
-    mariadbd --no-defaults --datadir="$dir/db" --socket="$dir/db/mysql.sock" \
+    mariadbd --no-defaults --datadir="$dir/db" --tmpdir="$dir/db-tmp" --socket="$dir/db/mysql.sock" \
         --port=$((port + 3)) --bind-address=127.0.0.1 --user="$user" --skip-name-resolve \
         --pid-file="$dir/db/mariadbd.pid" --log-error="$dir/log/mariadbd.log" >/dev/null 2>&1 &
     echo $! >"$dir/mariadbd.pid"
@@ -182,14 +189,14 @@ EOF
     chmod 600 "$dir/slurmdbd.conf"
     local deadline=$((SECONDS + 30))
     while port_free $((port + 3)); do
-        [ $SECONDS -lt $deadline ] || { echo "error: MariaDB did not start; see $dir/log/mariadbd.log" >&2; exit 1; }
+        [ $SECONDS -lt $deadline ] || { echo "error: MariaDB did not start; see $dir/log/mariadbd.log" >&2; stop; exit 1; }
         sleep 0.1
     done
     slurmdbd -D >>"$dir/log/slurmdbd.out" 2>&1 &
     echo $! >"$dir/slurmdbd.pid"
     until timeout 5 sacctmgr --noheader list cluster format=cluster 2>/dev/null | grep -q rewardgen-local ||
         timeout 5 sacctmgr --immediate add cluster rewardgen-local >/dev/null 2>&1; do
-        [ $SECONDS -lt $deadline ] || { echo "error: slurmdbd did not start; see $dir/log/slurmdbd.log" >&2; exit 1; }
+        [ $SECONDS -lt $deadline ] || { echo "error: slurmdbd did not start; see $dir/log/slurmdbd.log" >&2; stop; exit 1; }
         sleep 0.2
     done
 }

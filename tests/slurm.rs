@@ -51,11 +51,15 @@ impl Cluster {
             .env("SLURM_LOCAL_PORT", port.to_string())
             .output()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "the local Slurm cluster did not start: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        if !output.status.success() {
+            let _ = Command::new(SCRIPT)
+                .args(["stop", dir.to_str().unwrap()])
+                .status();
+            panic!(
+                "the local Slurm cluster did not start: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
         let conf = dir.join("slurm.conf");
         Some(Self { root, dir, conf })
     }
