@@ -22,7 +22,7 @@ fn tensorboard_reads_the_same_metrics_as_metrics_jsonl() {
         test_skip::skip(
             "tensorboard_reads_the_same_metrics_as_metrics_jsonl",
             &python.display().to_string(),
-            "scripts/tensorboard-venv.sh installs it",
+            "scripts/test-venv.sh installs it",
         );
         return;
     }
