@@ -324,17 +324,7 @@ impl TaskFileEnv {
                 .transpose()?,
         };
         let higher_is_better = s.higher_is_better.unwrap_or(true);
-        let name = task.name.as_ref().map_or_else(
-            || {
-                source
-                    .path
-                    .file_stem()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned()
-            },
-            |n| n.get_ref().clone(),
-        );
+        let name = task.name(source);
         let physics_dt = model.timestep();
         let action_space = control.action_space(&model);
         let (nq, nv, nu) = (model.nq(), model.nv(), model.nu());
