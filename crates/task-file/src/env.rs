@@ -434,12 +434,14 @@ impl TaskFileEnv {
     }
 
     /// Sets `qpos` and `qvel` (after a reset), runs `mj_forward`, and restarts derivative
-    /// fields as a reset does: for tests that start from another simulator's state.
-    pub fn set_state(&mut self, qpos: &[f64], qvel: &[f64]) {
+    /// fields as a reset does: for tests that start from another simulator's state. Returns
+    /// the observation of that state, as [`Env::reset`] does.
+    pub fn set_state(&mut self, qpos: &[f64], qvel: &[f64]) -> Vec<f64> {
         self.sim.qpos_mut().copy_from_slice(qpos);
         self.sim.qvel_mut().copy_from_slice(qvel);
         self.sim.forward();
         self.read_state(true);
+        self.observe()
     }
 
     /// The simulation, for tests that craft a state.
