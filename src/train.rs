@@ -12,8 +12,8 @@ use trainer::{Algorithm, ComputeDevice, Run, RunEnd, RunSetup, TrainConfig};
 /// Arguments of `rewardgen train`.
 #[derive(clap::Args)]
 pub struct TrainArgs {
-    /// Environment name (see `rewardgen envs`).
-    #[arg(long, required_unless_present = "resume")]
+    /// Environment name (see `rewardgen envs`), mjcf:<path> or task:<path> (docs/tasks.md).
+    #[arg(long, required_unless_present = "resume", value_parser = crate::env_name)]
     env: Option<String>,
     /// Reward program (.rhai) to train with; without it the env's own reward is used.
     #[arg(long)]
@@ -127,7 +127,7 @@ impl TrainArgs {
         });
         if let Some(reward) = &self.reward {
             // Fail early, with line and column, before any run directory is made.
-            let probe = envs::make(&env, &self.env_options())?;
+            let probe = task_file::make(&env, &self.env_options())?;
             let bytes = crate::read_reward(reward)?;
             reward_dsl::RewardProgram::compile_bytes(
                 &bytes,

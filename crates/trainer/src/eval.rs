@@ -65,9 +65,10 @@ pub fn evaluate(
     let trainer = run.load_checkpoint()?;
     let policy = trainer.policy();
     let setup = &run.config.run;
-    let task = envs::make(&setup.env, &setup.env_options)?;
+    let (task, task_errors) = task_file::make_reporting(&setup.env, &setup.env_options)?;
     let program = run.reward_program(&task.spec().state_schema)?;
-    let (env, errors) = with_reward(task, program.as_ref());
+    let (env, reward_errors) = with_reward(task, program.as_ref());
+    let errors: Vec<_> = reward_errors.into_iter().chain(task_errors).collect();
     let mut env: Box<dyn TaskEnv> = Box::new(ClipAction::new(env));
     let layout = RunDir::new(&run.dir);
     let rollouts = layout.rollouts();
@@ -113,7 +114,7 @@ pub fn evaluate(
             );
             let action = &decision.actions[0];
             let step = env.step(action);
-            if let Some(error) = errors.as_ref().and_then(|slot| slot.get()) {
+            if let Some(error) = errors.iter().find_map(|slot| slot.get()) {
                 return Err(TrainError::Reward(Box::new(error)));
             }
             total_return += step.reward;
