@@ -245,7 +245,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "{} after {} steps: {} episodes{}, success rate {:.2}, mean return {:.3}, mean length {:.1}",
+            "{} after {} steps: {} episodes{}, {}, mean return {:.3}, mean length {:.1}",
             report.env,
             report.trained_steps,
             report.episodes,
@@ -254,7 +254,10 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             } else {
                 ""
             },
-            report.success_rate,
+            match &report.task_measure {
+                Some((key, mean)) => format!("mean {key} {mean:.3}"),
+                None => format!("success rate {:.2}", report.success_rate),
+            },
             report.mean_return,
             report.mean_length
         );

@@ -21,6 +21,9 @@ pub struct EvalReport {
     pub deterministic: bool,
     /// Fraction of episodes whose last step reported the task's `is_success`.
     pub success_rate: f64,
+    /// The mean over episodes of the task's own per-episode measure (its fitness info key,
+    /// e.g. a task file's success measure), when it is not `is_success`.
+    pub task_measure: Option<(String, f64)>,
     /// Mean episode return of the run's reward (its program's, or the env's own); in JSON,
     /// "inf", "-inf" or "nan" when it overflowed, as in `metrics.jsonl`.
     #[serde(with = "crate::metrics::json_f64")]
@@ -75,6 +78,8 @@ pub fn evaluate(
     std::fs::create_dir_all(&rollouts).map_err(|e| TrainError::file(&rollouts, e))?;
     let mut rng = seeded_rng(seed);
     let (mut total_return, mut total_length, mut successes) = (0.0, 0usize, 0usize);
+    let measure_key = Some(env.spec().fitness.info_key.clone()).filter(|k| k != "is_success");
+    let mut measure_sum = 0.0;
     let mut components: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     for episode in 0..episodes {
         let path = layout.rollout(episode);
@@ -142,6 +147,9 @@ pub fn evaluate(
             }
             if step.terminated || step.truncated {
                 successes += usize::from(step.info.is_success());
+                if let Some(key) = &measure_key {
+                    measure_sum += step.info.get(key).unwrap_or(0.0);
+                }
                 break;
             }
             obs = step.obs;
@@ -154,6 +162,7 @@ pub fn evaluate(
         episodes,
         deterministic,
         success_rate: successes as f64 / n,
+        task_measure: measure_key.map(|key| (key, measure_sum / n)),
         mean_return: total_return / n,
         mean_length: total_length as f64 / n,
         component_means: components
