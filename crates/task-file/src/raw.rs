@@ -30,6 +30,15 @@ impl Source {
         (line, before[line_start..].chars().count() + 1)
     }
 
+    /// The key of the `key = value` line whose value holds byte offset `at`, if any.
+    fn key_at(&self, at: usize) -> Option<String> {
+        let at = at.min(self.text.len());
+        let line_start = self.text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let (key, _) = self.text[line_start..at].split_once('=')?;
+        let key = key.trim().trim_matches('"');
+        (!key.is_empty() && !key.contains(['[', '#'])).then(|| key.to_string())
+    }
+
     /// The folder that the task file's paths are relative to.
     pub fn dir(&self) -> &Path {
         self.path.parent().unwrap_or(Path::new("."))
@@ -205,10 +214,13 @@ pub fn read(path: &Path) -> Result<(Source, Task), String> {
         Err(error) => {
             let message = error.message().trim().to_string();
             Err(match error.span() {
-                Some(span) => {
-                    let (line, column) = source.line_column(span.start);
-                    format!("{}:{line}:{column}: {message}", path.display())
-                }
+                Some(span) => match source.key_at(span.start) {
+                    Some(key) => source.error(span.start, &key, message),
+                    None => {
+                        let (line, column) = source.line_column(span.start);
+                        format!("{}:{line}:{column}: {message}", path.display())
+                    }
+                },
                 None => format!("{}: {message}", path.display()),
             })
         }
