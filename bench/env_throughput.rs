@@ -131,7 +131,7 @@ fn main() {
         config.episode_steps,
     );
     report("franka-push", config.frame_skip, raw, env);
-    let quadruped_frame_skip = envs::make("quadruped-walk", &options)
+    let quadruped_frame_skip = task_file::make("quadruped-walk", &options)
         .expect("quadruped-walk builds")
         .spec()
         .frame_skip;

@@ -17,8 +17,8 @@ use std::time::Instant;
 /// Arguments of `rewardgen evolve`.
 #[derive(clap::Args)]
 pub struct EvolveArgs {
-    /// Environment name (see `rewardgen envs`).
-    #[arg(long, required_unless_present = "resume")]
+    /// Environment name (see `rewardgen envs`), mjcf:<path> or task:<path> (docs/tasks.md).
+    #[arg(long, required_unless_present = "resume", value_parser = crate::env_name)]
     env: Option<String>,
     /// Preset sizes; the flags below override any part of it.
     #[arg(long, value_enum, default_value_t = Budget::Default)]
@@ -284,7 +284,7 @@ fn make_generator(config: &mut EvolveConfig, args: &EvolveArgs) -> Result<Box<dy
             if args.llm_given() {
                 bail!("--model, --temperature and --llm-config need --llm openai");
             }
-            let env = envs::make(&config.env, &envs::EnvOptions::default())?;
+            let env = task_file::make(&config.env, &envs::EnvOptions::default())?;
             Box::new(OfflineGenerator::new(
                 config.seed,
                 config.library()?,

@@ -99,10 +99,17 @@ enum Command {
     },
 }
 
+/// `--env`: the name, with a `task:` or `mjcf:` path made absolute so that the runs made
+/// with it resume from any directory.
+fn env_name(name: &str) -> Result<String, String> {
+    Ok(task_file::absolute_env_name(name))
+}
+
 #[derive(clap::Args)]
 struct EnvArgs {
-    /// Environment name (see `rewardgen envs`), or mjcf:<path> for any MJCF model with actuators.
-    #[arg(long)]
+    /// Environment name (see `rewardgen envs`), mjcf:<path> for any MJCF model with actuators,
+    /// or task:<path> for a task file (docs/tasks.md).
+    #[arg(long, value_parser = env_name)]
     env: String,
     /// Physics steps per action; sets the control rate (default: the env's own).
     #[arg(long)]
@@ -122,7 +129,8 @@ impl EnvArgs {
             model: self.model.clone(),
             physics: self.physics.clone(),
         };
-        envs::make(&self.env, &options).with_context(|| format!("cannot build env '{}'", self.env))
+        task_file::make(&self.env, &options)
+            .with_context(|| format!("cannot build env '{}'", self.env))
     }
 }
 
@@ -268,6 +276,7 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
             println!("{:<16} {}", "mjcf:<path>", envs::MJCF_SUMMARY);
+            println!("{:<16} {}", "task:<path>", task_file::TASK_SUMMARY);
         }
         Command::Train(args) => train::train(&args)?,
         Command::Eval(args) => train::eval(&args)?,

@@ -12,8 +12,8 @@ use trainer::{Algorithm, ComputeDevice, Run, RunEnd, RunSetup, TrainConfig};
 /// Arguments of `rewardgen train`.
 #[derive(clap::Args)]
 pub struct TrainArgs {
-    /// Environment name (see `rewardgen envs`).
-    #[arg(long, required_unless_present = "resume")]
+    /// Environment name (see `rewardgen envs`), mjcf:<path> or task:<path> (docs/tasks.md).
+    #[arg(long, required_unless_present = "resume", value_parser = crate::env_name)]
     env: Option<String>,
     /// Reward program (.rhai) to train with; without it the env's own reward is used.
     #[arg(long)]
@@ -127,7 +127,7 @@ impl TrainArgs {
         });
         if let Some(reward) = &self.reward {
             // Fail early, with line and column, before any run directory is made.
-            let probe = envs::make(&env, &self.env_options())?;
+            let probe = task_file::make(&env, &self.env_options())?;
             let bytes = crate::read_reward(reward)?;
             reward_dsl::RewardProgram::compile_bytes(
                 &bytes,
@@ -245,7 +245,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "{} after {} steps: {} episodes{}, success rate {:.2}, mean return {:.3}, mean length {:.1}",
+            "{} after {} steps: {} episodes{}, {}, mean return {:.3}, mean length {:.1}",
             report.env,
             report.trained_steps,
             report.episodes,
@@ -254,7 +254,10 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             } else {
                 ""
             },
-            report.success_rate,
+            match &report.task_measure {
+                Some((key, mean)) => format!("mean {key} {mean:.3}"),
+                None => format!("success rate {:.2}", report.success_rate),
+            },
             report.mean_return,
             report.mean_length
         );

@@ -17,7 +17,7 @@
 mod assets;
 mod franka;
 mod half_cheetah;
-mod math;
+pub mod math;
 mod mjcf;
 mod quadruped;
 mod robot;
@@ -26,7 +26,7 @@ mod spec;
 
 pub use franka::{FrankaConfig, FrankaEnv, FrankaPhysics, FrankaPush, FrankaReach, FrankaTask};
 pub use half_cheetah::HalfCheetah;
-pub use mjcf::MjcfEnv;
+pub use mjcf::{MjcfEnv, action_space};
 pub use quadruped::{QuadrupedConfig, QuadrupedEnv, QuadrupedStand, QuadrupedTurn, QuadrupedWalk};
 pub use robot::{Family, Robot, RobotEnv};
 pub use rollout::{MAX_ROLLOUT_EPISODES, RolloutPolicy, RolloutStats, rollout};

@@ -107,7 +107,7 @@ impl MjcfEnv {
 /// ±∞ for the others. A `ctrlrange` that is NaN, infinite (`1e309` overflows to one), wider
 /// than an f64 spans, or whose low is above its high is an error naming the actuator: it
 /// would make sampling and clamping actions panic.
-pub(crate) fn action_space(model: &Model, path: &Path) -> Result<Space, EnvError> {
+pub fn action_space(model: &Model, path: &Path) -> Result<Space, EnvError> {
     let bad = |id: usize, problem: String| EnvError::BadCtrlRange {
         path: path.display().to_string(),
         actuator: match model.name_of(sim::ObjectKind::Actuator, id) {

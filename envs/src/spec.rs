@@ -4,7 +4,10 @@ use serde::Serialize;
 /// What went wrong building an environment.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
-    #[error("unknown env '{name}'; the envs are: {known}, or mjcf:<path to an MJCF file>")]
+    #[error(
+        "unknown env '{name}'; the envs are: {known}, mjcf:<path to an MJCF file> or \
+         task:<path to a task file>"
+    )]
     UnknownEnv { name: String, known: String },
     #[error(transparent)]
     Sim(#[from] sim::SimError),
@@ -22,6 +25,9 @@ pub enum EnvError {
     },
     #[error("invalid env option: {0}")]
     InvalidOption(String),
+    /// A task file that cannot be made a task; the message names the file, line and key.
+    #[error("{0}")]
+    TaskFile(String),
     #[error("{env} needs --model PATH: {hint}")]
     MissingModel { env: String, hint: String },
 }

@@ -126,7 +126,7 @@ impl Evolution {
             store.set_meta("price", &text)?;
         }
         let prompts = Prompts::load(config.templates.as_deref())?;
-        let mut env = envs::make(&config.env, &EnvOptions::default())?;
+        let mut env = task_file::make(&config.env, &EnvOptions::default())?;
         let states = reward_dsl::record_states(
             &mut *env,
             reward_dsl::DRY_RUN_SEEDS,

@@ -5,6 +5,9 @@
 //!   working directory where that exists, plus any others there.
 //! - `--rewards DIR`: exactly `DIR/<env>/*.rhai` (a seed library of your own).
 //!
+//! A task file's (`task:<path>`) built-in programs are the `*.rhai` files of its `rewards`
+//! folder, and `<env>` above is the task's name.
+//!
 //! The final evaluation's baselines (`human.rhai`, `sparse.rhai`) come from the same
 //! programs, falling back to the built-in ones when a folder lacks them.
 
@@ -70,24 +73,44 @@ pub const BUILT_IN: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The built-in programs of `env`, as (file name, source), sorted by name.
-pub fn built_in(env: &str) -> Vec<(String, String)> {
-    BUILT_IN
+/// The built-in programs of `env`, as (file name, source), sorted by name: for a task file,
+/// those of its `rewards` folder.
+pub fn built_in(env: &str) -> Result<Vec<(String, String)>, EvolveError> {
+    if let Some((_, folder)) = task_folder(env)? {
+        return match folder {
+            Some(folder) => read_folder(&folder),
+            None => Ok(Vec::new()),
+        };
+    }
+    Ok(BUILT_IN
         .iter()
         .filter(|(e, _, _)| *e == env)
         .map(|(_, name, source)| (name.to_string(), source.to_string()))
-        .collect()
+        .collect())
 }
 
-/// The programs in `dir/<env>/*.rhai`, sorted by name; none when that folder is missing.
+/// A task file's name and rewards folder; `None` for other envs.
+fn task_folder(env: &str) -> Result<Option<(String, Option<std::path::PathBuf>)>, EvolveError> {
+    task_file::reward_folder(env).map_err(|e| EvolveError::Config(e.to_string()))
+}
+
+/// The programs in `dir/<env>/*.rhai` (for a task file, `dir/<task name>/`), sorted by name;
+/// none when that folder is missing.
 pub fn from_dir(dir: &Path, env: &str) -> Result<Vec<(String, String)>, EvolveError> {
-    let dir = dir.join(env);
-    let Ok(entries) = std::fs::read_dir(&dir) else {
+    match task_folder(env)? {
+        Some((name, _)) => read_folder(&dir.join(name)),
+        None => read_folder(&dir.join(env)),
+    }
+}
+
+/// The `*.rhai` files of a folder, sorted by name; none when it is missing.
+fn read_folder(dir: &Path) -> Result<Vec<(String, String)>, EvolveError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(Vec::new());
     };
     let mut programs = Vec::new();
     for entry in entries {
-        let path = entry.map_err(|e| EvolveError::io(&dir, e))?.path();
+        let path = entry.map_err(|e| EvolveError::io(dir, e))?.path();
         if path.extension().is_some_and(|e| e == "rhai") {
             let text = user_files::read_to_string(&path, user_files::Kind::REWARD)
                 .map_err(|e| EvolveError::Config(e.to_string()))?;
@@ -117,7 +140,7 @@ pub fn library(
     if replace {
         return Ok(from_folder);
     }
-    let mut programs = built_in(env);
+    let mut programs = built_in(env)?;
     for (name, source) in from_folder {
         programs.retain(|(n, _)| *n != name);
         programs.push((name, source));
@@ -141,7 +164,7 @@ pub fn baseline(
     };
     find(library)
         .map(|s| (s, "the run's programs"))
-        .or_else(|| find(&built_in(env)).map(|s| (s, "built in")))
+        .or_else(|| find(&built_in(env).unwrap_or_default()).map(|s| (s, "built in")))
 }
 
 #[cfg(test)]
@@ -182,11 +205,11 @@ mod tests {
         let (sparse, from) = baseline(&only, "franka-reach", "sparse.rhai").unwrap();
         assert_eq!(
             (sparse.as_str(), from),
-            (built_in("franka-reach")[1].1.as_str(), "built in")
+            (built_in("franka-reach").unwrap()[1].1.as_str(), "built in")
         );
         assert_eq!(
             library(None, false, "franka-reach").unwrap(),
-            built_in("franka-reach")
+            built_in("franka-reach").unwrap()
         );
         assert!(library(None, false, "mjcf:x.xml").unwrap().is_empty());
     }

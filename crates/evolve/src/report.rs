@@ -181,7 +181,7 @@ impl Report {
     pub fn open(dir: &Path) -> Result<Self, EvolveError> {
         let config = read_config(dir)?;
         let store = Store::open(&dir.join(DATABASE_FILE))?;
-        let env = envs::make(&config.env, &envs::EnvOptions::default())?;
+        let env = task_file::make(&config.env, &envs::EnvOptions::default())?;
         Self::build(&store, env.spec())
     }
 

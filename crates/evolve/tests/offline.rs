@@ -20,7 +20,7 @@ struct Fixture {
 }
 
 fn fixture(env_name: &str) -> Fixture {
-    let mut env = envs::make(env_name, &EnvOptions::default()).unwrap();
+    let mut env = task_file::make(env_name, &EnvOptions::default()).unwrap();
     let states = reward_dsl::record_states(env.as_mut(), 3, 20);
     Fixture {
         schema: env.spec().state_schema.clone(),

@@ -30,5 +30,5 @@ pub use check::{
 };
 pub use error::{ErrorKind, RewardError};
 pub use limits::Limits;
-pub use program::{RewardOutput, RewardProgram, StateInput};
+pub use program::{ProgramValue, RewardOutput, RewardProgram, StateInput};
 pub use wrapper::{REWARD_ERROR_KEY, RewardEnv, RewardErrorSlot};

@@ -35,6 +35,23 @@ pub struct RewardOutput {
     pub components: Vec<(String, f64)>,
 }
 
+/// What a program that returns one value returned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProgramValue {
+    Bool(bool),
+    Number(f64),
+}
+
+impl ProgramValue {
+    /// The value as a number: a bool is 1 or 0.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Self::Bool(flag) => f64::from(u8::from(flag)),
+            Self::Number(number) => number,
+        }
+    }
+}
+
 /// The `state` value a script sees: each property read builds its value on demand.
 #[derive(Debug, Clone)]
 struct ScriptState {
@@ -213,6 +230,28 @@ impl RewardProgram {
     /// Runs the program on one state, under a fresh budget of operations, time and
     /// memory (see [`Limits`]). A panic inside the interpreter fails this evaluation only.
     pub fn evaluate(&self, input: &StateInput) -> Result<RewardOutput, RewardError> {
+        self.output(self.run(input)?)
+    }
+
+    /// Runs a program that returns one value rather than a reward: a bool or a finite
+    /// number. Task files' termination and success programs are such programs.
+    pub fn evaluate_value(&self, input: &StateInput) -> Result<ProgramValue, RewardError> {
+        let value = self.run(input)?;
+        match value.as_bool() {
+            Ok(flag) => Ok(ProgramValue::Bool(flag)),
+            Err(_) => self
+                .finite("the result (a bool or a number)", &value)
+                .map(ProgramValue::Number),
+        }
+    }
+
+    /// The error for a program whose value has the wrong type, placed at its last statement.
+    pub fn value_error(&self, message: String) -> RewardError {
+        self.result_error(ErrorKind::ReturnShape, message)
+    }
+
+    /// Runs the script on one state, in the sandbox, and returns what it returned.
+    fn run(&self, input: &StateInput) -> Result<Dynamic, RewardError> {
         if input.values.len() != self.table.len() {
             return Err(self.error(
                 ErrorKind::Runtime,
@@ -234,11 +273,9 @@ impl RewardProgram {
         let run = || {
             let mut scope = Scope::new();
             scope.push(STATE, state);
-            let value = self
-                .engine
+            self.engine
                 .eval_ast_with_scope::<Dynamic>(&mut scope, &self.ast)
-                .map_err(|e| RewardError::from_eval(&e, &self.file, &self.source, &self.limits))?;
-            self.output(value)
+                .map_err(|e| RewardError::from_eval(&e, &self.file, &self.source, &self.limits))
         };
         let bytes = self.limits.stack_bytes();
         with_stack(bytes, || with_budget(&self.limits, || contained(run))).unwrap_or_else(|panic| {

@@ -18,7 +18,8 @@ impl RewardErrorSlot {
         self.lock().clone()
     }
 
-    fn set_first(&self, error: RewardError) {
+    /// Keeps `error` unless an earlier one is there.
+    pub fn set_first(&self, error: RewardError) {
         self.lock().get_or_insert(error);
     }
 

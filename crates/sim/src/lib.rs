@@ -10,7 +10,7 @@
 mod model;
 mod sim;
 
-pub use model::{Model, ObjectKind, SimError, compiler_warnings};
+pub use model::{JointKind, Model, ObjectKind, SimError, compiler_warnings};
 pub use sim::{PhysicsState, Sim, Velocity};
 
 /// The version of the MuJoCo library loaded, as MuJoCo states it (`3.17.0`).

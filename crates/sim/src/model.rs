@@ -34,6 +34,7 @@ pub enum ObjectKind {
     Actuator,
     Sensor,
     Camera,
+    Keyframe,
 }
 
 impl ObjectKind {
@@ -46,6 +47,7 @@ impl ObjectKind {
             ObjectKind::Actuator => MjtObjBase::mjOBJ_ACTUATOR,
             ObjectKind::Sensor => MjtObjBase::mjOBJ_SENSOR,
             ObjectKind::Camera => MjtObjBase::mjOBJ_CAMERA,
+            ObjectKind::Keyframe => MjtObjBase::mjOBJ_KEY,
         }
     }
 }
@@ -60,7 +62,41 @@ impl std::fmt::Display for ObjectKind {
             ObjectKind::Actuator => "actuator",
             ObjectKind::Sensor => "sensor",
             ObjectKind::Camera => "camera",
+            ObjectKind::Keyframe => "keyframe",
         })
+    }
+}
+
+/// The kinds of MuJoCo joints: how many `qpos` and `qvel` elements each has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JointKind {
+    /// 7 `qpos` (position, quaternion), 6 `qvel`.
+    Free,
+    /// 4 `qpos` (quaternion), 3 `qvel`.
+    Ball,
+    /// 1 and 1, in metres.
+    Slide,
+    /// 1 and 1, in radians.
+    Hinge,
+}
+
+impl JointKind {
+    /// Elements in `qpos`.
+    pub fn qpos_len(self) -> usize {
+        match self {
+            Self::Free => 7,
+            Self::Ball => 4,
+            Self::Slide | Self::Hinge => 1,
+        }
+    }
+
+    /// Elements in `qvel`.
+    pub fn qvel_len(self) -> usize {
+        match self {
+            Self::Free => 6,
+            Self::Ball => 3,
+            Self::Slide | Self::Hinge => 1,
+        }
     }
 }
 
@@ -147,6 +183,7 @@ impl Model {
             ObjectKind::Actuator => self.raw.ffi().nu,
             ObjectKind::Sensor => self.raw.ffi().nsensor,
             ObjectKind::Camera => self.raw.ffi().ncam,
+            ObjectKind::Keyframe => self.raw.ffi().nkey,
         } as usize;
         (0..count)
             .filter_map(|id| self.raw.id_to_name(kind.raw(), id))
@@ -243,6 +280,51 @@ impl Model {
     /// The mocap index of a body, if it is a mocap body.
     pub fn mocap_index(&self, body: usize) -> Option<usize> {
         usize::try_from(self.raw.body_mocapid()[body]).ok()
+    }
+
+    /// Number of bodies, the world (body 0) included.
+    pub fn nbody(&self) -> usize {
+        self.raw.ffi().nbody as usize
+    }
+
+    /// The kind of a joint.
+    pub fn joint_kind(&self, joint: usize) -> JointKind {
+        use mujoco_rs::prelude::MjtJoint;
+        match self.raw.jnt_type()[joint] {
+            MjtJoint::mjJNT_FREE => JointKind::Free,
+            MjtJoint::mjJNT_BALL => JointKind::Ball,
+            MjtJoint::mjJNT_SLIDE => JointKind::Slide,
+            _ => JointKind::Hinge,
+        }
+    }
+
+    /// The joints of a body, in id order.
+    pub fn body_joints(&self, body: usize) -> std::ops::Range<usize> {
+        let start = self.raw.body_jntadr()[body].max(0) as usize;
+        start..start + self.raw.body_jntnum()[body].max(0) as usize
+    }
+
+    /// The range of a sensor's values in `sensordata`.
+    pub fn sensor_range(&self, sensor: usize) -> std::ops::Range<usize> {
+        let start = self.raw.sensor_adr()[sensor] as usize;
+        start..start + self.raw.sensor_dim()[sensor] as usize
+    }
+
+    /// The joint an actuator drives, when its transmission is a joint.
+    pub fn actuator_joint(&self, actuator: usize) -> Option<usize> {
+        use mujoco_rs::prelude::MjtTrn;
+        match self.raw.actuator_trntype()[actuator] {
+            MjtTrn::mjTRN_JOINT | MjtTrn::mjTRN_JOINTINPARENT => {
+                usize::try_from(self.raw.actuator_trnid()[actuator][0]).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// A keyframe's `qpos`.
+    pub fn keyframe_qpos(&self, key: usize) -> &[f64] {
+        let nq = self.nq();
+        &self.raw.key_qpos()[key * nq..(key + 1) * nq]
     }
 
     /// The body's mass in kg.

@@ -1,4 +1,4 @@
-use crate::Model;
+use crate::{Model, ObjectKind};
 use mujoco_rs::prelude::{MjData, MjModel, MjtObjBase};
 use std::sync::Arc;
 
@@ -51,6 +51,15 @@ impl Sim {
     /// Back to the reference configuration (`qpos0`, zero velocity, time 0), kinematics computed.
     pub fn reset(&mut self) {
         self.data.reset();
+        self.data.forward();
+    }
+
+    /// To a keyframe (`mj_resetDataKeyframe`: its time, `qpos`, `qvel`, activations, controls
+    /// and mocap poses), kinematics computed. `key` comes from [`Model::id`].
+    pub fn reset_to_keyframe(&mut self, key: usize) {
+        self.data
+            .reset_keyframe(key)
+            .expect("reset_to_keyframe needs a keyframe id from Model::id");
         self.data.forward();
     }
 
@@ -111,22 +120,77 @@ impl Sim {
         self.data.xquat()[body]
     }
 
-    /// Velocity of a site, in world coordinates.
-    pub fn site_velocity(&self, site: usize) -> Velocity {
-        self.velocity(MjtObjBase::mjOBJ_SITE, site)
+    /// World position of a geom.
+    pub fn geom_pos(&self, geom: usize) -> [f64; 3] {
+        self.data.geom_xpos()[geom]
     }
 
-    /// Velocity of a body's frame, in world coordinates.
-    pub fn body_velocity(&self, body: usize) -> Velocity {
-        self.velocity(MjtObjBase::mjOBJ_BODY, body)
+    /// World orientation of a geom, as a row-major 3×3 rotation matrix.
+    pub fn geom_frame(&self, geom: usize) -> [f64; 9] {
+        self.data.geom_xmat()[geom]
     }
 
-    fn velocity(&self, kind: MjtObjBase, id: usize) -> Velocity {
-        let v = self.data.object_velocity(kind, id, false);
+    /// World orientation of a body's frame, as a row-major 3×3 rotation matrix.
+    pub fn body_frame(&self, body: usize) -> [f64; 9] {
+        self.data.xmat()[body]
+    }
+
+    /// Velocity of an object (body, site or geom) at its frame's origin: in world coordinates,
+    /// or in the object's own frame when `local` (`mj_objectVelocity`).
+    pub fn object_velocity(&self, kind: ObjectKind, id: usize, local: bool) -> Velocity {
+        let raw = match kind {
+            ObjectKind::Site => MjtObjBase::mjOBJ_SITE,
+            ObjectKind::Geom => MjtObjBase::mjOBJ_GEOM,
+            _ => MjtObjBase::mjOBJ_BODY,
+        };
+        let v = self.data.object_velocity(raw, id, local);
         Velocity {
             angular: [v[0], v[1], v[2]],
             linear: [v[3], v[4], v[5]],
         }
+    }
+
+    /// Every sensor's readings (`sensordata`); [`Model::sensor_range`] finds one sensor's.
+    pub fn sensor_data(&self) -> &[f64] {
+        self.data.sensordata()
+    }
+
+    /// The force each actuator applies, in actuation space.
+    pub fn actuator_force(&self, actuator: usize) -> f64 {
+        self.data.actuator_force()[actuator]
+    }
+
+    /// Computes the contact wrenches on every body (`cfrc_ext`, by `mj_rnePostConstraint`),
+    /// which stepping leaves stale; call after [`Sim::step`] or [`Sim::forward`].
+    pub fn compute_contact_wrenches(&mut self) {
+        self.data.rne_post_constraint();
+    }
+
+    /// The external (contact) wrench on a body about its centre of mass, torque then force in
+    /// world axes, as of the last [`Sim::compute_contact_wrenches`].
+    pub fn body_contact_wrench(&self, body: usize) -> [f64; 6] {
+        self.data.cfrc_ext()[body]
+    }
+
+    /// Each current contact: its two geoms and its normal force (N).
+    pub fn contacts(&self) -> impl Iterator<Item = (usize, usize, f64)> + '_ {
+        self.data.contact().iter().enumerate().map(|(i, c)| {
+            (
+                c.geom[0] as usize,
+                c.geom[1] as usize,
+                self.data.contact_force(i)[0],
+            )
+        })
+    }
+
+    /// Velocity of a site, in world coordinates.
+    pub fn site_velocity(&self, site: usize) -> Velocity {
+        self.object_velocity(ObjectKind::Site, site, false)
+    }
+
+    /// Velocity of a body's frame, in world coordinates.
+    pub fn body_velocity(&self, body: usize) -> Velocity {
+        self.object_velocity(ObjectKind::Body, body, false)
     }
 
     /// Whether the two geoms touch in the current contact list.

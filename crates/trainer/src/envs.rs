@@ -17,8 +17,9 @@ pub struct TrainEnvs {
 pub struct TrainEnv {
     pub env: Box<dyn Env>,
     pub spec: TaskSpec,
-    /// Where its reward program reports a failure, when it has one.
-    pub reward_errors: Option<RewardErrorSlot>,
+    /// Where its reward program, and a task file's termination and success programs, report
+    /// a failure.
+    pub reward_errors: Vec<RewardErrorSlot>,
 }
 
 /// `env` with `reward` as its reward, if there is one, and the slot where the program reports
@@ -44,9 +45,10 @@ pub fn make_env(
     options: &EnvOptions,
     reward: Option<&RewardProgram>,
 ) -> Result<TrainEnv, TrainError> {
-    let task = envs::make(name, options)?;
+    let (task, task_errors) = task_file::make_reporting(name, options)?;
     let spec = task.spec().clone();
     let (env, reward_errors) = with_reward(task, reward);
+    let reward_errors = reward_errors.into_iter().chain(task_errors).collect();
     Ok(TrainEnv {
         env: Box::new(ClipAction::new(RecordEpisodeStatistics::new(env))),
         spec,

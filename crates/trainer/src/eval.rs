@@ -21,6 +21,9 @@ pub struct EvalReport {
     pub deterministic: bool,
     /// Fraction of episodes whose last step reported the task's `is_success`.
     pub success_rate: f64,
+    /// The mean over episodes of the task's own per-episode measure (its fitness info key,
+    /// e.g. a task file's success measure), when it is not `is_success`.
+    pub task_measure: Option<(String, f64)>,
     /// Mean episode return of the run's reward (its program's, or the env's own); in JSON,
     /// "inf", "-inf" or "nan" when it overflowed, as in `metrics.jsonl`.
     #[serde(with = "crate::metrics::json_f64")]
@@ -65,15 +68,18 @@ pub fn evaluate(
     let trainer = run.load_checkpoint()?;
     let policy = trainer.policy();
     let setup = &run.config.run;
-    let task = envs::make(&setup.env, &setup.env_options)?;
+    let (task, task_errors) = task_file::make_reporting(&setup.env, &setup.env_options)?;
     let program = run.reward_program(&task.spec().state_schema)?;
-    let (env, errors) = with_reward(task, program.as_ref());
+    let (env, reward_errors) = with_reward(task, program.as_ref());
+    let errors: Vec<_> = reward_errors.into_iter().chain(task_errors).collect();
     let mut env: Box<dyn TaskEnv> = Box::new(ClipAction::new(env));
     let layout = RunDir::new(&run.dir);
     let rollouts = layout.rollouts();
     std::fs::create_dir_all(&rollouts).map_err(|e| TrainError::file(&rollouts, e))?;
     let mut rng = seeded_rng(seed);
     let (mut total_return, mut total_length, mut successes) = (0.0, 0usize, 0usize);
+    let measure_key = Some(env.spec().fitness.info_key.clone()).filter(|k| k != "is_success");
+    let mut measure_sum = 0.0;
     let mut components: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     for episode in 0..episodes {
         let path = layout.rollout(episode);
@@ -113,7 +119,7 @@ pub fn evaluate(
             );
             let action = &decision.actions[0];
             let step = env.step(action);
-            if let Some(error) = errors.as_ref().and_then(|slot| slot.get()) {
+            if let Some(error) = errors.iter().find_map(|slot| slot.get()) {
                 return Err(TrainError::Reward(Box::new(error)));
             }
             total_return += step.reward;
@@ -141,6 +147,9 @@ pub fn evaluate(
             }
             if step.terminated || step.truncated {
                 successes += usize::from(step.info.is_success());
+                if let Some(key) = &measure_key {
+                    measure_sum += step.info.get(key).unwrap_or(0.0);
+                }
                 break;
             }
             obs = step.obs;
@@ -153,6 +162,7 @@ pub fn evaluate(
         episodes,
         deterministic,
         success_rate: successes as f64 / n,
+        task_measure: measure_key.map(|key| (key, measure_sum / n)),
         mean_return: total_return / n,
         mean_length: total_length as f64 / n,
         component_means: components

@@ -69,7 +69,7 @@ impl Run {
     /// memory a rollout takes) before anything is written.
     pub fn create(dir: &Path, setup: RunSetup, train: TrainConfig) -> Result<Self, TrainError> {
         train.validate().map_err(TrainError::Config)?;
-        let probe = envs::make(&setup.env, &setup.env_options)?;
+        let probe = task_file::make(&setup.env, &setup.env_options)?;
         check_against_env(&train, probe.spec())?;
         let layout = RunDir::new(dir);
         if layout.config().exists() {
@@ -146,7 +146,7 @@ impl Run {
     /// the env first (before `num_envs` envs are made).
     pub fn envs(&self, num_envs: usize, threads: usize) -> Result<TrainEnvs, TrainError> {
         let setup = &self.config.run;
-        let probe = envs::make(&setup.env, &setup.env_options)?;
+        let probe = task_file::make(&setup.env, &setup.env_options)?;
         check_against_env(&self.config.train, probe.spec())?;
         let program = self.reward_program(&probe.spec().state_schema)?;
         make_envs(
@@ -252,7 +252,7 @@ impl Run {
             dir = self.layout().old_checkpoint();
         }
         let setup = &self.config.run;
-        let env = envs::make(&setup.env, &setup.env_options)?;
+        let env = task_file::make(&setup.env, &setup.env_options)?;
         let spec = env.spec();
         check_against_env(&self.config.train, spec)?;
         Trainer::load(

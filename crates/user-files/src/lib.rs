@@ -40,6 +40,11 @@ impl Kind {
         what: "settings file",
         max_bytes: MIB,
     };
+    /// A task file (`--env task:<path>`): TOML of a few KiB.
+    pub const TASK_FILE: Kind = Kind {
+        what: "task file",
+        max_bytes: MIB,
+    };
     /// A prompt template (`--templates DIR/*.j2`).
     pub const TEMPLATE: Kind = Kind {
         what: "prompt template",

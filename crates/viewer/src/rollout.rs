@@ -54,7 +54,7 @@ impl Rollout {
 
     /// The MuJoCo model of the rollout's env, to set its states into.
     pub fn model(&self) -> Result<sim::Model, ViewerError> {
-        let env = envs::make(
+        let env = task_file::make(
             &self.header.env,
             &envs::EnvOptions {
                 frame_skip: Some(self.header.frame_skip),

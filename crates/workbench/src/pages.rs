@@ -189,7 +189,7 @@ impl Site {
             ));
         }
         let config = evolve::read_config(dir)?;
-        let spec = envs::make(&config.env, &envs::EnvOptions::default())
+        let spec = task_file::make(&config.env, &envs::EnvOptions::default())
             .map_err(evolve::EvolveError::from)?
             .spec()
             .clone();
