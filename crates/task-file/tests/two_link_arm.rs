@@ -38,6 +38,10 @@ fn link_mesh_mass() -> f64 {
 
 #[test]
 fn the_example_loads_its_included_robot_file_and_its_meshes() {
+    for file in ["arm.xml", "scene.xml"] {
+        let warnings = sim::compiler_warnings(&example().join(file)).unwrap();
+        assert_eq!(warnings, None, "{file}");
+    }
     let env = open(&example().join("reach.toml"));
     let model = env.sim().unwrap().model();
     // The keyframe, the links and the actuators are in arm.xml, which scene.xml includes.
@@ -56,7 +60,10 @@ fn the_example_loads_its_included_robot_file_and_its_meshes() {
     }
     let spec = env.spec();
     assert_eq!(spec.name, "two-link-arm-reach");
-    assert_eq!(spec.action_space, rl_env::Space::uniform_box(&[2], -1.0, 1.0));
+    assert_eq!(
+        spec.action_space,
+        rl_env::Space::uniform_box(&[2], -1.0, 1.0)
+    );
     assert_eq!(spec.episode_steps, 50);
     assert!((spec.control_dt() - 0.02).abs() < 1e-12);
     let names: Vec<&str> = spec.state_schema.iter().map(|f| f.name.as_str()).collect();
@@ -153,7 +160,10 @@ fn every_target_the_task_places_is_reached_within_the_action_range() {
     for _ in 0..50 {
         env.step(&[0.0, 0.0]);
     }
-    let angles = [field(&env, "shoulder_angle")[0], field(&env, "elbow_angle")[0]];
+    let angles = [
+        field(&env, "shoulder_angle")[0],
+        field(&env, "elbow_angle")[0],
+    ];
     assert!(
         angles.iter().zip(HOME).all(|(a, h)| (a - h).abs() < 1e-3),
         "at rest {angles:?}, home {HOME:?}"
@@ -166,7 +176,11 @@ fn every_target_the_task_places_is_reached_within_the_action_range() {
             let x = low[0] + (high[0] - low[0]) * i as f64 / 4.0;
             let y = low[1] + (high[1] - low[1]) * j as f64 / 4.0;
             let angles = inverse_kinematics(x, y);
-            let action: Vec<f64> = angles.iter().zip(HOME).map(|(q, h)| (q - h) / scale).collect();
+            let action: Vec<f64> = angles
+                .iter()
+                .zip(HOME)
+                .map(|(q, h)| (q - h) / scale)
+                .collect();
             assert!(
                 action.iter().all(|a| a.abs() <= 1.0),
                 "({x:.3}, {y:.3}) needs the action {action:?}"
