@@ -318,18 +318,24 @@ fn run(cli: Cli) -> Result<()> {
                 PolicyArg::Random => RolloutPolicy::Random,
                 PolicyArg::Scripted => RolloutPolicy::Scripted,
             };
+            let measure_key = env.spec().fitness.info_key.clone();
             let stats = envs::rollout(env.as_mut(), policy, episodes, seed)?;
+            let measure = match stats.final_info.get(&measure_key) {
+                Some(mean) if measure_key != "is_success" => {
+                    format!("mean {measure_key} {mean:.3}")
+                }
+                _ => format!("success rate {:.2}", stats.success_rate),
+            };
             if json {
                 println!("{}", serde_json::to_string(&stats)?);
             } else {
                 println!(
-                    "{} / {} policy: {} episodes, mean return {:.3}, mean length {:.1}, success rate {:.2}, {:.0} env steps/s",
+                    "{} / {} policy: {} episodes, mean return {:.3}, mean length {:.1}, {measure}, {:.0} env steps/s",
                     stats.env,
                     stats.policy,
                     stats.episodes,
                     stats.mean_return,
                     stats.mean_length,
-                    stats.success_rate,
                     stats.steps_per_second
                 );
             }

@@ -201,6 +201,18 @@ pub struct Success {
     pub name: Option<Name>,
 }
 
+/// The task file's top-level keys.
+const TOP_LEVEL: [&str; 8] = [
+    "name",
+    "model",
+    "text",
+    "frame_skip",
+    "episode_steps",
+    "rewards",
+    "observation",
+    "field",
+];
+
 /// Reads and parses a task file; a TOML error names the line, column and key.
 pub fn read(path: &Path) -> Result<(Source, Task), String> {
     let text =
@@ -212,7 +224,16 @@ pub fn read(path: &Path) -> Result<(Source, Task), String> {
     match toml::from_str::<Task>(&source.text) {
         Ok(task) => Ok((source, task)),
         Err(error) => {
-            let message = error.message().trim().to_string();
+            let mut message = error.message().trim().to_string();
+            if TOP_LEVEL
+                .iter()
+                .any(|key| message.starts_with(&format!("unknown field `{key}`")))
+            {
+                message.push_str(
+                    "; top-level keys go before the first [table] or [[field]]: after a header, \
+                     a key belongs to that table",
+                );
+            }
             Err(match error.span() {
                 Some(span) => match source.key_at(span.start) {
                     Some(key) => source.error(span.start, &key, message),
