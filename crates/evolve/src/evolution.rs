@@ -15,7 +15,7 @@ use crate::reflection::Reflection;
 use crate::schedule::{self, Schedule};
 use crate::slurm::Slurm;
 use crate::store::{
-    Candidate, FinalRun, LlmCall, NewCandidate, RungResult, Status, Store, TrainingResult,
+    Candidate, FinalRun, LlmCall, NewCandidate, RunLock, RungResult, Status, Store, TrainingResult,
     unix_time,
 };
 use crate::{DATABASE_FILE, EvolveError, report};
@@ -94,6 +94,8 @@ pub struct Evolution {
     states: Vec<RecordedState>,
     generator: Box<dyn Generator>,
     trainer_exe: PathBuf,
+    /// Held for as long as the loop runs.
+    _lock: RunLock,
 }
 
 impl Evolution {
@@ -106,6 +108,8 @@ impl Evolution {
         resume: bool,
     ) -> Result<Self, EvolveError> {
         config.validate().map_err(EvolveError::Config)?;
+        std::fs::create_dir_all(dir).map_err(|e| EvolveError::io(dir, e))?;
+        let lock = RunLock::acquire(dir)?;
         let db = dir.join(DATABASE_FILE);
         if !resume && db.exists() {
             return Err(EvolveError::Config(format!(
@@ -142,6 +146,7 @@ impl Evolution {
             states,
             generator,
             trainer_exe,
+            _lock: lock,
         })
     }
 

@@ -276,6 +276,47 @@ fn db_error(e: rusqlite::Error) -> EvolveError {
     EvolveError::Store(e.to_string())
 }
 
+/// The file in a run directory that the running loop holds locked.
+pub const LOCK_FILE: &str = "evolve.lock";
+
+/// The lock an evolve loop holds on its run directory while it runs: two loops on one run
+/// would train the same candidates at once and overwrite each other's results. The kernel
+/// releases it when the process ends, however it ends (`kill -9` included), so `--resume`
+/// after a crash finds it free.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    /// Takes the lock on `dir` (which must exist), or says which process holds it.
+    pub fn acquire(dir: &Path) -> Result<Self, EvolveError> {
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        let path = dir.join(LOCK_FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| EvolveError::io(&path, e))?;
+        // SAFETY: flock on a file descriptor this function owns for the call's duration.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            return Err(EvolveError::Config(format!(
+                "{}: another `rewardgen evolve` (process {}) is running this run; wait for it to \
+                 end, or stop it (Ctrl-C) before resuming",
+                dir.display(),
+                holder.trim()
+            )));
+        }
+        file.set_len(0).map_err(|e| EvolveError::io(&path, e))?;
+        write!(file, "{}", std::process::id()).map_err(|e| EvolveError::io(&path, e))?;
+        Ok(Self { _file: file })
+    }
+}
+
 impl Store {
     /// Opens (creating when missing) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, EvolveError> {
@@ -729,6 +770,19 @@ pub fn unix_time() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_loop_on_a_run_is_refused_until_the_first_lets_go() {
+        let dir = std::env::temp_dir().join(format!("evolve-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let first = RunLock::acquire(&dir).unwrap();
+        let err = RunLock::acquire(&dir).unwrap_err().to_string();
+        let pid = std::process::id().to_string();
+        assert!(err.contains("another `rewardgen evolve`") && err.contains(&pid), "{err}");
+        drop(first);
+        RunLock::acquire(&dir).expect("free once the first is gone");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn metrics_rows_with_non_finite_values_read_back() {
