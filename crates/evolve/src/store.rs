@@ -778,7 +778,10 @@ mod tests {
         let first = RunLock::acquire(&dir).unwrap();
         let err = RunLock::acquire(&dir).unwrap_err().to_string();
         let pid = std::process::id().to_string();
-        assert!(err.contains("another `rewardgen evolve`") && err.contains(&pid), "{err}");
+        assert!(
+            err.contains("another `rewardgen evolve`") && err.contains(&pid),
+            "{err}"
+        );
         drop(first);
         RunLock::acquire(&dir).expect("free once the first is gone");
         std::fs::remove_dir_all(&dir).ok();

@@ -436,6 +436,9 @@ impl TaskFileEnv {
     /// Sets `qpos` and `qvel` (after a reset), runs `mj_forward`, and restarts derivative
     /// fields as a reset does: for tests that start from another simulator's state. Returns
     /// the observation of that state, as [`Env::reset`] does.
+    ///
+    /// # Panics
+    /// If `qpos` or `qvel` has another length than the model's.
     pub fn set_state(&mut self, qpos: &[f64], qvel: &[f64]) -> Vec<f64> {
         self.sim.qpos_mut().copy_from_slice(qpos);
         self.sim.qvel_mut().copy_from_slice(qvel);

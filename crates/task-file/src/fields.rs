@@ -529,7 +529,7 @@ pub fn resolve(
                 _ => unreachable!("one of qpos and qvel is given"),
             };
             let (start, end, one) = match *slice.get_ref() {
-                raw::Slice::One(i) => (i, i + 1, true),
+                raw::Slice::One(i) => (i, i.saturating_add(1), true),
                 raw::Slice::Range([a, b]) => (a, b, false),
             };
             if start < 0 || end as usize > size || start >= end {

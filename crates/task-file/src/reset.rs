@@ -9,6 +9,10 @@ use sim::{JointKind, Model, Sim};
 /// The most physics steps `settle_steps` accepts: 10 s at a 1 ms timestep.
 pub const MAX_SETTLE_STEPS: i64 = 10_000;
 
+/// The largest noise accepted (a half-width or a standard deviation): far past any joint's
+/// range, and small enough that sampling its range cannot overflow.
+pub const MAX_NOISE: f64 = 1e6;
+
 /// Noise added to every element of `qpos` or `qvel` at a reset.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Noise {
@@ -39,10 +43,12 @@ impl Noise {
                 ));
             }
         };
-        if value.is_finite() && value >= 0.0 {
+        if (0.0..=MAX_NOISE).contains(&value) {
             Ok(noise)
         } else {
-            Err(error("the noise must be a finite number ≥ 0"))
+            Err(error(&format!(
+                "the noise must be a number from 0 to {MAX_NOISE}"
+            )))
         }
     }
 
@@ -150,13 +156,13 @@ impl Reset {
                     Placed::FreeJoint(model.joint_qpos_address(free))
                 }
             };
-            if let Some(axis) = (0..3).find(|&i| {
-                !(p.low[i].is_finite() && p.high[i].is_finite() && p.low[i] <= p.high[i])
-            }) {
+            if let Some(axis) =
+                (0..3).find(|&i| !((p.high[i] - p.low[i]).is_finite() && p.low[i] <= p.high[i]))
+            {
                 return Err(source.error(
                     at,
                     "reset.place",
-                    format!("axis {axis}: low and high must be finite with low ≤ high"),
+                    format!("axis {axis}: low and high must be finite, with low ≤ high and high − low finite"),
                 ));
             }
             places.push(Placement {

@@ -207,6 +207,33 @@ fn bad_control_and_reset_keys_are_named() {
 }
 
 #[test]
+fn values_that_would_overflow_sampling_or_indexing_are_refused() {
+    let err = error(&format!(
+        "{GOOD}\n[reset]\nqpos_noise = {{ uniform = 1e308 }}\n"
+    ));
+    assert_names(&err, &["key `reset.qpos_noise`", "from 0 to"]);
+    let model = MODEL.replace(
+        "</worldbody>",
+        "<body name=\"goal\" mocap=\"true\"/></worldbody>",
+    );
+    let path = task(&format!(
+        "{GOOD}\n[[reset.place]]\nbody = \"goal\"\nlow = [-1e308, 0, 0]\nhigh = [1e308, 0, 0]\n"
+    ));
+    std::fs::write(path.with_file_name("pole.xml"), model).unwrap();
+    let err = task_file::TaskFileEnv::open(&path, &EnvOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    std::fs::remove_dir_all(path.parent().unwrap()).ok();
+    assert_names(&err, &["key `reset.place`", "high − low finite"]);
+    let err = error(&GOOD.replace(
+        "joint = \"hinge\"\nquantity = \"vel\"",
+        "qvel = 9223372036854775807",
+    ));
+    assert_names(&err, &["key `qvel`", "not a slice"]);
+}
+
+#[test]
 fn a_task_file_that_is_not_a_file_is_refused() {
     let err = task_file::TaskFileEnv::open(Path::new("/dev/zero"), &EnvOptions::default())
         .err()
