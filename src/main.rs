@@ -318,13 +318,12 @@ fn run(cli: Cli) -> Result<()> {
                 PolicyArg::Random => RolloutPolicy::Random,
                 PolicyArg::Scripted => RolloutPolicy::Scripted,
             };
-            let measure_key = env.spec().fitness.info_key.clone();
+            let own_measure = env.spec().fitness.own_measure().map(str::to_string);
             let stats = envs::rollout(env.as_mut(), policy, episodes, seed)?;
-            let measure = match stats.final_info.get(&measure_key) {
-                Some(mean) if measure_key != "is_success" => {
-                    format!("mean {measure_key} {mean:.3}")
-                }
-                _ => format!("success rate {:.2}", stats.success_rate),
+            let measure = match own_measure.and_then(|key| Some((stats.final_info.get(&key)?, key)))
+            {
+                Some((mean, key)) => format!("mean {key} {mean:.3}"),
+                None => format!("success rate {:.2}", stats.success_rate),
             };
             if json {
                 println!("{}", serde_json::to_string(&stats)?);

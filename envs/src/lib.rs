@@ -32,6 +32,7 @@ pub use robot::{Family, Robot, RobotEnv};
 pub use rollout::{MAX_ROLLOUT_EPISODES, RolloutPolicy, RolloutStats, rollout};
 pub use spec::{
     EnvError, EnvOptions, Fitness, MAX_FRAME_SKIP, StateField, TaskEnv, TaskSpec, check_frame_skip,
+    field_range,
 };
 
 /// A registered environment: its name and constructor.

@@ -158,6 +158,24 @@ impl Fitness {
             tiebreak: None,
         }
     }
+
+    /// The info key of the task's own measure when it is not the success rate
+    /// (`is_success`), which tools report beside it.
+    pub fn own_measure(&self) -> Option<&str> {
+        (self.info_key != "is_success").then_some(self.info_key.as_str())
+    }
+}
+
+/// The `[start, end)` range of field `name` in a state laid out as `schema` says.
+pub fn field_range(schema: &[StateField], name: &str) -> Option<std::ops::Range<usize>> {
+    let mut start = 0;
+    for field in schema {
+        if field.name == name {
+            return Some(start..start + field.len());
+        }
+        start += field.len();
+    }
+    None
 }
 
 impl TaskSpec {
@@ -216,14 +234,7 @@ impl TaskSpec {
 
     /// The `[start, end)` range of a field in the flat state vector.
     pub fn field_range(&self, name: &str) -> Option<std::ops::Range<usize>> {
-        let mut start = 0;
-        for field in &self.state_schema {
-            if field.name == name {
-                return Some(start..start + field.len());
-            }
-            start += field.len();
-        }
-        None
+        field_range(&self.state_schema, name)
     }
 
     /// Total number of scalars in the state.

@@ -110,9 +110,9 @@ impl Reflection {
                 c.dominant = several && c.share > DOMINANT_SHARE;
             }
         }
-        let task_measure = (fitness.info_key != "is_success")
-            .then(|| series(&crate::fitness::metric_key(fitness), &fitness.info_key))
-            .flatten();
+        let task_measure = fitness
+            .own_measure()
+            .and_then(|key| series(&crate::fitness::metric_key(fitness), key));
         Self {
             steps: sampled
                 .iter()

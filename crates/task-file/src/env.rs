@@ -62,6 +62,17 @@ impl Over {
     }
 }
 
+/// Whether a termination program ends the episode: it must return a bool.
+fn ends_episode(program: &RewardProgram, input: &StateInput) -> Result<bool, RewardError> {
+    match program.evaluate_value(input)? {
+        ProgramValue::Bool(ends) => Ok(ends),
+        ProgramValue::Number(n) => Err(program.value_error(format!(
+            "the termination program must return a bool (true ends the episode), but it \
+             returned the number {n}"
+        ))),
+    }
+}
+
 /// One observation entry: a field's range in the state, its scale and its clip.
 #[derive(Debug, Clone)]
 struct Observation {
@@ -201,16 +212,6 @@ impl TaskFileEnv {
             ));
         }
         let schema: Vec<_> = fields.iter().map(|f| f.schema.clone()).collect();
-        let range_of = |name: &str| {
-            let mut start = 0;
-            for field in &schema {
-                if field.name == name {
-                    return Some(start..start + field.len());
-                }
-                start += field.len();
-            }
-            None
-        };
         let control_dt = frame_skip as f64 * model.timestep();
         let mut observation = Vec::new();
         let mut layout = Vec::new();
@@ -220,7 +221,7 @@ impl TaskFileEnv {
                 Observed::Name(name) => (name.as_str(), None, None),
                 Observed::Entry(e) => (e.field.as_str(), e.scale.clone(), e.clip),
             };
-            let range = range_of(name).ok_or_else(|| {
+            let range = envs::field_range(&schema, name).ok_or_else(|| {
                 source.error(
                     at,
                     "observation",
@@ -412,15 +413,7 @@ impl TaskFileEnv {
         env.reset(Some(0));
         let input = env.input();
         if let Some(termination) = &env.termination {
-            match termination.evaluate_value(&input) {
-                Ok(ProgramValue::Bool(_)) => {}
-                Ok(ProgramValue::Number(n)) => {
-                    return Err(termination
-                        .value_error(format!("the termination program must return a bool (true ends the episode), but it returned the number {n}"))
-                        .to_string());
-                }
-                Err(error) => return Err(error.to_string()),
-            }
+            ends_episode(termination, &input).map_err(|e| e.to_string())?;
         }
         for program in std::iter::once(&env.success.program).chain(&env.success.tiebreak) {
             program.evaluate_value(&input).map_err(|e| e.to_string())?;
@@ -467,14 +460,13 @@ impl TaskFileEnv {
         }
         let dt = self.control_dt();
         self.state.clear();
-        let restart = start || self.raw.len() != raw.len();
         let mut offset = 0;
         for field in &self.fields {
             let range = offset..offset + field.schema.len();
             offset = range.end;
             if !field.derivative {
                 self.state.extend_from_slice(&raw[range]);
-            } else if restart {
+            } else if start {
                 self.state.extend(std::iter::repeat_n(0.0, range.len()));
             } else {
                 let before = &self.raw[range.clone()];
@@ -511,8 +503,8 @@ impl TaskFileEnv {
         }
     }
 
-    /// Records a failed program and returns `true`, so the step ends the episode.
-    fn failed(&self, error: RewardError) -> bool {
+    /// Records a failed program; returns `true`, the step's `failed`, which ends the episode.
+    fn report(&self, error: RewardError) -> bool {
         self.errors
             .set_first(error.with_step(self.steps.saturating_sub(1)));
         true
@@ -569,7 +561,7 @@ impl Env for TaskFileEnv {
             };
         }
         let input = self.input();
-        let termination = self.termination.as_ref().map(|t| t.evaluate_value(&input));
+        let termination = self.termination.as_ref().map(|t| ends_episode(t, &input));
         let success = self.success.program.evaluate_value(&input);
         let tiebreak = self
             .success
@@ -579,8 +571,8 @@ impl Env for TaskFileEnv {
         let mut failed = false;
         let mut terminated = false;
         match termination {
-            Some(Ok(value)) => terminated = value.as_f64() != 0.0,
-            Some(Err(error)) => failed = self.failed(error),
+            Some(Ok(ends)) => terminated = ends,
+            Some(Err(error)) => failed = self.report(error),
             None => {}
         }
         let count = self.steps - 1;
@@ -590,14 +582,14 @@ impl Env for TaskFileEnv {
                 self.measure = self.success.over.fold(self.measure, value, count);
                 terminated |= self.success.ends_episode && value != 0.0;
             }
-            Err(error) => failed |= self.failed(error),
+            Err(error) => failed |= self.report(error),
         }
         match tiebreak {
             Some(Ok(value)) => {
                 self.tiebreak = self.success.over.fold(self.tiebreak, value.as_f64(), count);
                 info.set(TIEBREAK_KEY, self.tiebreak);
             }
-            Some(Err(error)) => failed |= self.failed(error),
+            Some(Err(error)) => failed |= self.report(error),
             None => {}
         }
         info.set(&self.success.key, self.measure);

@@ -372,19 +372,8 @@ pub fn resolve(
             let joint_name = f.joint.as_ref().expect("given");
             let joint = lookup(ObjectKind::Joint, joint_name)?;
             let joint_kind = model.joint_kind(joint);
-            let velocity = match quantity_word {
-                Some("pos") => false,
-                Some("vel") => true,
-                other => {
-                    return Err(error(
-                        "quantity",
-                        format!(
-                            "a joint field's quantity is \"pos\" or \"vel\", not {}",
-                            other.map_or("missing".into(), |w| format!("'{w}'"))
-                        ),
-                    ));
-                }
-            };
+            let velocity = one_of(quantity_word, "joint", ["pos", "vel"])
+                .map_err(|message| error("quantity", message))?;
             let (range, len) = if velocity {
                 let start = model.joint_dof_address(joint);
                 (start..start + joint_kind.qvel_len(), joint_kind.qvel_len())
@@ -468,19 +457,8 @@ pub fn resolve(
                     ));
                 }
             };
-            let force = match quantity_word {
-                Some("flag") => false,
-                Some("force") => true,
-                other => {
-                    return Err(error(
-                        "quantity",
-                        format!(
-                            "a contact field's quantity is \"flag\" or \"force\", not {}",
-                            other.map_or("missing".into(), |w| format!("'{w}'"))
-                        ),
-                    ));
-                }
-            };
+            let force = one_of(quantity_word, "contact", ["flag", "force"])
+                .map_err(|message| error("quantity", message))?;
             let kind = if geoms {
                 ObjectKind::Geom
             } else {
@@ -586,6 +564,19 @@ pub fn resolve(
         source: reading,
         derivative: f.derivative,
     })
+}
+
+/// Which of a field kind's two quantities `word` names: `false` for the first, `true` for
+/// the second, or the message for anything else.
+fn one_of(word: Option<&str>, kind: &str, [first, second]: [&str; 2]) -> Result<bool, String> {
+    match word {
+        Some(w) if w == first => Ok(false),
+        Some(w) if w == second => Ok(true),
+        other => Err(format!(
+            "a {kind} field's quantity is \"{first}\" or \"{second}\", not {}",
+            other.map_or("missing".into(), |w| format!("'{w}'"))
+        )),
+    }
 }
 
 /// Whether `name` can follow `state.` in a program.

@@ -78,7 +78,7 @@ pub fn evaluate(
     std::fs::create_dir_all(&rollouts).map_err(|e| TrainError::file(&rollouts, e))?;
     let mut rng = seeded_rng(seed);
     let (mut total_return, mut total_length, mut successes) = (0.0, 0usize, 0usize);
-    let measure_key = Some(env.spec().fitness.info_key.clone()).filter(|k| k != "is_success");
+    let measure_key = env.spec().fitness.own_measure().map(str::to_string);
     let mut measure_sum = 0.0;
     let mut components: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     for episode in 0..episodes {
