@@ -116,6 +116,7 @@ impl Control {
                     };
                     base.push(start_qpos[model.joint_qpos_address(joint)]);
                 }
+                // The targets are clipped to each ctrlrange: refuse ranges that cannot be.
                 ctrl_space()?;
                 Ok(Self::Position {
                     base,
