@@ -1,27 +1,44 @@
 //! Evolve recovery: does the search search? `rewardgen evolve --env franka-push` with the
 //! offline generator starts from a seed library (`--rewards DIR`) that holds only a
-//! deliberately weakened push reward: `human.rhai` with its progress weight cut from 3 to
-//! 0.1. The bench prints how much of `human.rhai`'s final success the best reward found
+//! deliberately weakened push reward: `human.rhai` with one term's weight cut to a thirtieth
+//! or a tenth (`RECOVERY_WEAKEN`: `progress`, the default, 3 → 0.1; `approach`, 1 → 0.1, a
+//! term push cannot learn without). The bench prints how much of `human.rhai`'s final success the best reward found
 //! recovers (target: at least 70%), from the run's final evaluation, where best, human and
 //! sparse each train from scratch on the final seeds at the top rung's budget.
 //!
 //! Run: `scripts/bench evolve_recovery` (long: a whole evolve run of the default budget).
 //! `RECOVERY_BUDGET=quick` runs the quick budget instead, `RECOVERY_SEED=N` sets the seed
-//! (default 1), and `RECOVERY_KEEP=1` keeps the run directory and prints where it is.
+//! (default 1), `RECOVERY_WEAKEN` picks the weakened term, and `RECOVERY_KEEP=1` keeps the run directory and prints where it is.
 
 use std::path::Path;
 use std::process::Command;
 
-/// The line of human.rhai that the weakened reward changes, and what it becomes.
-const PROGRESS: (&str, &str) = (
-    "let progress = -3.0 * goal_dist;",
-    "let progress = -0.1 * goal_dist;",
-);
+/// Each weakening: its name, the line of human.rhai it changes, and what the line becomes.
+const WEAKENINGS: [(&str, &str, &str); 2] = [
+    (
+        "progress",
+        "let progress = -3.0 * goal_dist;",
+        "let progress = -0.1 * goal_dist;",
+    ),
+    (
+        "approach",
+        "let approach = -((1.0 - w) * dist(state.ee_pos, contact) + w * around);",
+        "let approach = -0.1 * ((1.0 - w) * dist(state.ee_pos, contact) + w * around);",
+    ),
+];
 
 fn main() {
     let budget = std::env::var("RECOVERY_BUDGET").unwrap_or_else(|_| "default".into());
     let seed = std::env::var("RECOVERY_SEED").unwrap_or_else(|_| "1".into());
     let keep = std::env::var_os("RECOVERY_KEEP").is_some();
+    let weaken = std::env::var("RECOVERY_WEAKEN").unwrap_or_else(|_| "progress".into());
+    let Some(&(_, line, weakened)) = WEAKENINGS.iter().find(|(name, _, _)| *name == weaken) else {
+        eprintln!(
+            "evolve_recovery: RECOVERY_WEAKEN must be one of {}, not {weaken:?}",
+            WEAKENINGS.map(|(name, _, _)| name).join(", ")
+        );
+        std::process::exit(2)
+    };
     let root = std::env::temp_dir().join(format!("rewardgen-recovery-{}", std::process::id()));
     let library = root.join("seeds/franka-push");
     std::fs::create_dir_all(&library).expect("the seed library folder can be made");
@@ -30,19 +47,14 @@ fn main() {
     )
     .expect("rewards/franka-push/human.rhai is readable");
     assert!(
-        human.contains(PROGRESS.0),
-        "human.rhai no longer has the line `{}` that the weakened reward changes",
-        PROGRESS.0
+        human.contains(line),
+        "human.rhai no longer has the line `{line}` that the weakened reward changes"
     );
-    std::fs::write(
-        library.join("weakened.rhai"),
-        human.replace(PROGRESS.0, PROGRESS.1),
-    )
-    .expect("the weakened reward can be written");
+    std::fs::write(library.join("weakened.rhai"), human.replace(line, weakened))
+        .expect("the weakened reward can be written");
     let run = root.join("run");
     println!(
-        "evolve_recovery: franka-push, offline generator, --budget {budget}, seed {seed}, seed library: human.rhai with `{}`",
-        PROGRESS.1
+        "evolve_recovery: franka-push, offline generator, --budget {budget}, seed {seed}, seed library: human.rhai with `{weakened}`"
     );
     let status = Command::new(env!("CARGO_BIN_EXE_rewardgen"))
         .args([
