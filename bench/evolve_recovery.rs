@@ -2,13 +2,15 @@
 //! offline generator starts from a seed library (`--rewards DIR`) that holds only a
 //! deliberately weakened push reward: `human.rhai` with one term's weight cut to a thirtieth
 //! or a tenth (`RECOVERY_WEAKEN`: `progress`, the default, 3 → 0.1; `approach`, 1 → 0.1, a
-//! term push cannot learn without). The bench prints how much of `human.rhai`'s final success the best reward found
-//! recovers (target: at least 70%), from the run's final evaluation, where best, human and
-//! sparse each train from scratch on the final seeds at the top rung's budget.
+//! term push cannot learn without). The bench prints how much of `human.rhai`'s final
+//! success the best reward found recovers (target: at least 70%), from the run's final
+//! evaluation, where best, human and sparse each train from scratch on the final seeds at
+//! the top rung's budget.
 //!
 //! Run: `scripts/bench evolve_recovery` (long: a whole evolve run of the default budget).
 //! `RECOVERY_BUDGET=quick` runs the quick budget instead, `RECOVERY_SEED=N` sets the seed
-//! (default 1), `RECOVERY_WEAKEN` picks the weakened term, and `RECOVERY_KEEP=1` keeps the run directory and prints where it is.
+//! (default 1), `RECOVERY_WEAKEN` picks the weakened term, and `RECOVERY_KEEP=1` keeps the
+//! run directory and prints where it is.
 
 use std::path::Path;
 use std::process::Command;

@@ -13,15 +13,28 @@ pub(crate) fn cached_model(
     scene: &str,
     variant: &str,
 ) -> Result<Model, EnvError> {
-    let key = format!("{scene}/{variant}");
     static MODELS: Mutex<Vec<(String, Model)>> = Mutex::new(Vec::new());
-    let mut models = MODELS
+    once_per_scene(&MODELS, scene, variant, || {
+        Ok(Model::from_embedded(files, scene)?)
+    })
+}
+
+/// The value `cache` holds for `scene` and `variant` (as [`cached_model`] names them), made
+/// by `make` the first time it is asked for in this process.
+pub(crate) fn once_per_scene<T: Clone>(
+    cache: &Mutex<Vec<(String, T)>>,
+    scene: &str,
+    variant: &str,
+    make: impl FnOnce() -> Result<T, EnvError>,
+) -> Result<T, EnvError> {
+    let key = format!("{scene}/{variant}");
+    let mut values = cache
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((_, model)) = models.iter().find(|(name, _)| *name == key) {
-        return Ok(model.clone());
+    if let Some((_, value)) = values.iter().find(|(name, _)| *name == key) {
+        return Ok(value.clone());
     }
-    let model = Model::from_embedded(files, scene)?;
-    models.push((key, model.clone()));
-    Ok(model)
+    let value = make()?;
+    values.push((key, value.clone()));
+    Ok(value)
 }

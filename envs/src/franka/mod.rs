@@ -7,7 +7,7 @@ mod reach;
 pub use push::Push;
 pub use reach::Reach;
 
-use crate::assets::cached_model;
+use crate::assets::{cached_model, once_per_scene};
 use crate::robot::{Family, Robot, RobotEnv, unit_action};
 use crate::{EnvError, EnvOptions, TaskSpec, check_frame_skip};
 use rand_chacha::ChaCha8Rng;
@@ -167,27 +167,26 @@ pub struct Arm {
 
 /// The home joint configuration of a scene's model: the weld pulls the arm from Franka's
 /// ready pose to [`HOME_EE`] for [`SETTLE_STEPS`]. It depends on the model alone, so it is
-/// found once per process for each `key` (scene and physics) and every later env of that
-/// scene starts from the same numbers.
-fn home_qpos(model: &Model, ee_target: usize, key: &str) -> Result<Vec<f64>, EnvError> {
+/// found once per process for each scene and physics, and every later env of that scene
+/// starts from the same numbers.
+fn home_qpos(
+    model: &Model,
+    ee_target: usize,
+    scene: &str,
+    physics: FrankaPhysics,
+) -> Result<Vec<f64>, EnvError> {
     static HOMES: Mutex<Vec<(String, Vec<f64>)>> = Mutex::new(Vec::new());
-    let mut homes = HOMES
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((_, qpos)) = homes.iter().find(|(name, _)| name == key) {
-        return Ok(qpos.clone());
-    }
-    let mut sim = Sim::new(model);
-    for (i, angle) in READY_JOINTS.iter().enumerate() {
-        let joint = model.joint(&format!("joint{}", i + 1))?;
-        sim.qpos_mut()[model.joint_qpos_address(joint)] = *angle;
-    }
-    sim.set_mocap_pose(ee_target, HOME_EE, TOOL_DOWN);
-    sim.forward();
-    sim.step(SETTLE_STEPS);
-    let qpos = sim.qpos().to_vec();
-    homes.push((key.to_string(), qpos.clone()));
-    Ok(qpos)
+    once_per_scene(&HOMES, scene, physics.name(), || {
+        let mut sim = Sim::new(model);
+        for (i, angle) in READY_JOINTS.iter().enumerate() {
+            let joint = model.joint(&format!("joint{}", i + 1))?;
+            sim.qpos_mut()[model.joint_qpos_address(joint)] = *angle;
+        }
+        sim.set_mocap_pose(ee_target, HOME_EE, TOOL_DOWN);
+        sim.forward();
+        sim.step(SETTLE_STEPS);
+        Ok(sim.qpos().to_vec())
+    })
 }
 
 impl Arm {
@@ -201,11 +200,7 @@ impl Arm {
         let sim = Sim::new(&model);
         let ee_site = model.site("ee")?;
         let ee_target = model.body("ee_target")?;
-        let home_qpos = home_qpos(
-            &model,
-            ee_target,
-            &format!("{}/{}", T::SCENE, config.physics.name()),
-        )?;
+        let home_qpos = home_qpos(&model, ee_target, T::SCENE, config.physics)?;
         let spec = T::spec(&config, model.timestep());
         let range = |name: &str| {
             spec.field_range(name)
