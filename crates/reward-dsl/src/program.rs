@@ -240,7 +240,7 @@ impl RewardProgram {
         match value.as_bool() {
             Ok(flag) => Ok(ProgramValue::Bool(flag)),
             Err(_) => self
-                .finite(&"the result (a bool or a number)", &value)
+                .finite("the result (a bool or a number)", &value)
                 .map(ProgramValue::Number),
         }
     }
@@ -338,7 +338,7 @@ impl RewardProgram {
         } else {
             return Err(shape_error(&describe(&value)));
         };
-        let total = self.finite(&"the total", &total)?;
+        let total = self.finite("the total", &total)?;
         if components.len() as u64 > self.limits.max_components {
             return Err(self.result_error(
                 ErrorKind::Limit,
@@ -367,15 +367,14 @@ impl RewardProgram {
             .map(|(name, v)| {
                 Ok((
                     name.to_string(),
-                    self.finite(&format_args!("component '{name}'"), &v)?,
+                    self.finite(&format!("component '{name}'"), &v)?,
                 ))
             })
             .collect::<Result<Vec<_>, RewardError>>()?;
         Ok(RewardOutput { total, components })
     }
 
-    /// The number `value` holds, or an error naming it as `what` (formatted only then).
-    fn finite(&self, what: &dyn std::fmt::Display, value: &Dynamic) -> Result<f64, RewardError> {
+    fn finite(&self, what: &str, value: &Dynamic) -> Result<f64, RewardError> {
         let number = if let Some(f) = value.clone().try_cast::<FLOAT>() {
             f
         } else if let Some(i) = value.clone().try_cast::<INT>() {
