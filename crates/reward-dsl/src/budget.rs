@@ -17,7 +17,13 @@
 //!   [`CountingAllocator`], this crate's global allocator.
 //!
 //! Whichever runs out first stops the evaluation with [`Exhausted`] as Rhai's termination
-//! token, a Rust type that a script cannot construct or throw.
+//! token, a Rust type that a script cannot construct or throw. It stops at the operation
+//! after the one that ran the budget out: Rhai gives an indexing step (`m[k]`) no source
+//! position, and a limit reached there would be reported nowhere, while the next operation
+//! (the statement or expression that follows) has one. One operation more is at most one
+//! more value copied, so memory stays within twice the limit. Where that one has no position
+//! either (`a[i][j]`), [`replay_until`] runs the evaluation again to stop at an earlier
+//! operation that has one.
 
 use crate::Limits;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -47,6 +53,12 @@ struct Budget {
     cpu_at_limit: Option<Duration>,
     /// Live heap bytes on this thread allowed above the level at the start.
     memory_ceiling: isize,
+    /// What ran out, found at an earlier operation: the evaluation stops at this one.
+    exhausted: Option<Exhausted>,
+    /// Operations charged so far.
+    charged: u64,
+    /// The operation a replay stops at ([`replay_until`]).
+    stop_at: u64,
     active: bool,
 }
 
@@ -56,6 +68,9 @@ const IDLE: Budget = Budget {
     time_limit: Duration::ZERO,
     cpu_at_limit: None,
     memory_ceiling: 0,
+    exhausted: None,
+    charged: 0,
+    stop_at: u64::MAX,
     active: false,
 };
 
@@ -114,8 +129,20 @@ fn live_bytes() -> isize {
 }
 
 /// Runs `f` under a fresh budget from `limits` on this thread; the budget ends with it, even
-/// if `f` panics.
-pub fn with_budget<T>(limits: &Limits, f: impl FnOnce() -> T) -> T {
+/// if `f` panics. Also returns the operations charged, for [`replay_until`].
+pub fn with_budget<T>(limits: &Limits, f: impl FnOnce() -> T) -> (T, u64) {
+    run_budgeted(limits, u64::MAX, f)
+}
+
+/// Runs `f` again as [`with_budget`] ran it, stopping it at its `operation`th operation
+/// (counted from 1) as if its operations had run out there: a deterministic evaluation stops
+/// at the same place every time, which gives a limit reached at an operation without a source
+/// position the position of one before it.
+pub fn replay_until<T>(limits: &Limits, operation: u64, f: impl FnOnce() -> T) -> T {
+    run_budgeted(limits, operation, f).0
+}
+
+fn run_budgeted<T>(limits: &Limits, stop_at: u64, f: impl FnOnce() -> T) -> (T, u64) {
     struct End(Budget);
     impl Drop for End {
         fn drop(&mut self) {
@@ -130,33 +157,47 @@ pub fn with_budget<T>(limits: &Limits, f: impl FnOnce() -> T) -> T {
         cpu_at_limit: None,
         memory_ceiling: live_bytes()
             .saturating_add(isize::try_from(limits.max_memory_bytes).unwrap_or(isize::MAX)),
+        exhausted: None,
+        charged: 0,
+        stop_at,
         active: true,
     };
-    let _end = End(BUDGET.with(|b| b.replace(budget)));
-    f()
+    let end = End(BUDGET.with(|b| b.replace(budget)));
+    let value = f();
+    let charged = BUDGET.with(|b| b.get().charged);
+    drop(end);
+    (value, charged)
 }
 
-/// Charges one operation; says what ran out, if anything did. Outside [`with_budget`] it
-/// charges nothing.
+/// Charges one operation; says what ran out, if anything did, at the operation after the one
+/// that ran it out (see the module's doc), and at every one after that. Outside
+/// [`with_budget`] it charges nothing.
 pub fn charge_operation() -> Option<Exhausted> {
     BUDGET.with(|cell| {
         let mut budget = cell.get();
         if !budget.active {
             return None;
         }
-        if budget.operations_left == 0 {
-            return Some(Exhausted::Operations);
+        budget.charged += 1;
+        if budget.charged >= budget.stop_at {
+            budget.exhausted.get_or_insert(Exhausted::Operations);
         }
-        budget.operations_left -= 1;
-        let exhausted = if live_bytes() > budget.memory_ceiling {
+        if budget.exhausted.is_some() {
+            cell.set(budget);
+            return budget.exhausted;
+        }
+        budget.exhausted = if budget.operations_left == 0 {
+            Some(Exhausted::Operations)
+        } else if live_bytes() > budget.memory_ceiling {
             Some(Exhausted::Memory)
         } else if budget.operations_left % TIME_CHECK_EVERY == 0 {
             check_time(&mut budget)
         } else {
             None
         };
+        budget.operations_left = budget.operations_left.saturating_sub(1);
         cell.set(budget);
-        exhausted
+        None
     })
 }
 
@@ -219,7 +260,17 @@ mod tests {
             assert_eq!(charge_operation(), None);
             assert_eq!(charge_operation(), None);
             assert_eq!(charge_operation(), None);
+            assert_eq!(
+                charge_operation(),
+                None,
+                "the fourth runs out, reported at the next"
+            );
             assert_eq!(charge_operation(), Some(Exhausted::Operations));
+            assert_eq!(
+                charge_operation(),
+                Some(Exhausted::Operations),
+                "and stays out"
+            );
         });
         assert_eq!(charge_operation(), None, "no budget outside an evaluation");
     }
@@ -262,9 +313,10 @@ mod tests {
         with_budget(&limits, || {
             assert_eq!(charge_operation(), None);
             let block = vec![1u8; 2 << 20];
+            assert_eq!(charge_operation(), None, "found here, reported at the next");
             assert_eq!(charge_operation(), Some(Exhausted::Memory));
             drop(block);
-            assert_eq!(charge_operation(), None);
+            assert_eq!(charge_operation(), Some(Exhausted::Memory), "once out, out");
         });
     }
 }

@@ -1,5 +1,5 @@
 use crate::Limits;
-use crate::budget::with_budget;
+use crate::budget::{replay_until, with_budget};
 use crate::contain::contained;
 use crate::error::{ErrorKind, RewardError, UnknownField, abbreviate, position, preview};
 use crate::fields::{self, FieldShape, FieldTable};
@@ -8,8 +8,13 @@ use crate::sandbox;
 use crate::stack::with_stack;
 use crate::syntax::STATE;
 use envs::StateField;
-use rhai::{AST, Array, Dynamic, Engine, FLOAT, INT, Map, Position, Scope};
+use rhai::{AST, Array, Dynamic, Engine, EvalAltResult, FLOAT, INT, Map, Position, Scope};
 use std::sync::Arc;
+
+/// Replays that look for the source position of a limit reached where Rhai gives none: one
+/// per indexing step of the chain it was reached in (`a[i][j]`), so deeper chains than this
+/// may still be reported without one.
+const MAX_REPLAYS: u64 = 16;
 
 /// What a reward program reads on one step.
 #[derive(Debug, Clone, Copy)]
@@ -262,31 +267,59 @@ impl RewardProgram {
                 ),
             ));
         }
-        let state = ScriptState {
-            table: self.table.clone(),
-            values: input.values.to_vec(),
-            action: input.action.to_vec(),
-            prev_action: input.prev_action.to_vec(),
-            dt: input.dt,
-            step: INT::try_from(input.step).unwrap_or(INT::MAX),
-        };
         let run = || {
+            let state = ScriptState {
+                table: self.table.clone(),
+                values: input.values.to_vec(),
+                action: input.action.to_vec(),
+                prev_action: input.prev_action.to_vec(),
+                dt: input.dt,
+                step: INT::try_from(input.step).unwrap_or(INT::MAX),
+            };
             let mut scope = Scope::new();
             scope.push(STATE, state);
             self.engine
                 .eval_ast_with_scope::<Dynamic>(&mut scope, &self.ast)
-                .map_err(|e| RewardError::from_eval(&e, &self.file, &self.source, &self.limits))
         };
         let bytes = self.limits.stack_bytes();
-        with_stack(bytes, || with_budget(&self.limits, || contained(run))).unwrap_or_else(|panic| {
-            Err(self.error(
+        let failed = |panic: String| {
+            self.error(
                 ErrorKind::Runtime,
                 format!(
                     "the interpreter failed on this program ({panic}); the program is stopped, \
                      and this is a rewardgen bug worth reporting with the program"
                 ),
-            ))
-        })
+            )
+        };
+        let (result, charged) = with_stack(bytes, || with_budget(&self.limits, || contained(run)));
+        let mut error = match result {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => error,
+            Err(panic) => return Err(failed(panic)),
+        };
+        let stopped_by_budget = matches!(
+            *error,
+            EvalAltResult::ErrorTerminated(..) | EvalAltResult::ErrorTooManyOperations(..)
+        );
+        if stopped_by_budget && error.position().is_none() {
+            // Rhai gives indexing steps no position: find the last operation before this one
+            // that has one, each try a replay of this same evaluation.
+            for back in 1..=MAX_REPLAYS.min(charged.saturating_sub(1)) {
+                let replay = || replay_until(&self.limits, charged - back, || contained(run));
+                if let Ok(Err(stopped)) = with_stack(bytes, replay)
+                    && !stopped.position().is_none()
+                {
+                    error.set_position(stopped.position());
+                    break;
+                }
+            }
+        }
+        Err(RewardError::from_eval(
+            &error,
+            &self.file,
+            &self.source,
+            &self.limits,
+        ))
     }
 
     /// The error for a dry run that ran out of time after `done` of `total` states.

@@ -38,7 +38,9 @@ pub fn engine(limits: &Limits) -> Engine {
         .set_strict_variables(true)
         // The optimizer folds constants at compile time, outside any budget.
         .set_optimization_level(OptimizationLevel::None)
-        .set_max_operations(limits.max_operations)
+        // One above the budget's, which reports at the operation after the one that ran it
+        // out (see `budget`): Rhai's own count, never higher, does not stop first.
+        .set_max_operations(limits.max_operations.saturating_add(1))
         .set_max_call_levels(size(limits.max_call_depth))
         .set_max_expr_depths(size(limits.max_expr_depth), size(limits.max_expr_depth))
         .set_max_string_size(size(limits.max_string_size))

@@ -275,6 +275,37 @@ fn limits_are_configurable() {
 }
 
 #[test]
+fn a_limit_reached_anywhere_is_reported_with_its_line_and_column() {
+    // Rhai gives indexing steps no source position; a limit can run out on any operation,
+    // the steps of `a[0][0][0]` and `m.x.y[k]` included.
+    let sources = [
+        "let a = [[[0.5]]];\nlet s = 0.0;\nfor i in 0..100000 { s += a[0][0][0]; }\n[s, #{}]",
+        "let m = #{x: #{y: #{}}};\nlet n = 0;\nfor i in 0..100000 { m.x.y[`k${i % 5}`] = [i]; }\n[0.0, #{}]",
+    ];
+    for source in sources {
+        for max_operations in 1000..1040 {
+            let limits = Limits {
+                max_operations,
+                ..Limits::default()
+            };
+            let program =
+                RewardProgram::compile(source, "t.rhai", &common::schema(), &limits).unwrap();
+            let error = program.evaluate(&input()).unwrap_err();
+            assert!(error.message.contains("operations"), "{}", error.message);
+            assert_eq!(
+                error.line,
+                Some(3),
+                "{max_operations} operations: {error:?}"
+            );
+            assert!(
+                error.column.is_some(),
+                "{max_operations} operations: {error:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn scripts_cannot_modify_the_state_they_are_given() {
     let e = run("state.ee_pos = vec3(0, 0, 0);\n[0.0, #{}]").unwrap_err();
     assert!(
