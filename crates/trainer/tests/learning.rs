@@ -54,6 +54,18 @@ fn deterministic_return(trainer: &Trainer) -> f64 {
     total / 10.0
 }
 
+/// The deterministic return of a fresh trainer under `config` on the point masses, and after
+/// `updates` updates.
+fn returns_before_and_after(config: TrainConfig, updates: usize) -> (f64, f64) {
+    let mut venv = point_masses(config.num_envs);
+    let mut trainer = Trainer::new(config, 4, 2);
+    let before = deterministic_return(&trainer);
+    for _ in 0..updates {
+        trainer.update(&mut venv);
+    }
+    (before, deterministic_return(&trainer))
+}
+
 #[test]
 fn ppo_learns_to_bring_the_point_mass_home() {
     // The median of three seeds: over seeds 1 to 10 one run in three ends between -19 and
@@ -67,13 +79,7 @@ fn ppo_learns_to_bring_the_point_mass_home() {
                 seed,
                 ..small_config()
             };
-            let mut venv = point_masses(config.num_envs);
-            let mut trainer = Trainer::new(config, 4, 2);
-            let before = deterministic_return(&trainer);
-            for _ in 0..70 {
-                trainer.update(&mut venv);
-            }
-            (before, deterministic_return(&trainer))
+            returns_before_and_after(config, 70)
         })
         .collect();
     returns.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -97,13 +103,7 @@ fn grpo_improves_the_point_mass_return() {
         num_minibatches: 8,
         ..small_config()
     };
-    let mut venv = point_masses(config.num_envs);
-    let mut trainer = Trainer::new(config, 4, 2);
-    let before = deterministic_return(&trainer);
-    for _ in 0..40 {
-        trainer.update(&mut venv);
-    }
-    let after = deterministic_return(&trainer);
+    let (before, after) = returns_before_and_after(config, 40);
     assert!(after > before + 3.0, "return {before:.2} -> {after:.2}");
 }
 
