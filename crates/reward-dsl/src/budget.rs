@@ -86,7 +86,7 @@ pub struct CountingAllocator;
 
 /// The allocator underneath the count: mimalloc, because glibc's malloc and free were about
 /// 10% of a franka-push training step (burn allocates every tensor an op makes, Rhai every
-/// value), and mimalloc made training about 20% faster (docs/benchmarks.md).
+/// value); with it `train_throughput` went from 2.16× to 2.28× (docs/benchmarks.md).
 static UNDERLYING: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[global_allocator]
