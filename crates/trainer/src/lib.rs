@@ -11,6 +11,7 @@
 //! - [`evaluate`]: a trained policy's success rate, return and reward components, with its
 //!   episodes recorded in the [`rollout_format`].
 
+mod adam;
 pub mod advantage;
 mod agent;
 mod checkpoint;

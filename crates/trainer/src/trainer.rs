@@ -4,12 +4,13 @@
 //! group-relative policy optimization without a critic, is in `grpo.rs`.
 
 use crate::TrainConfig;
+use crate::adam::HostAdam;
 use crate::agent::{Agent, clip_grad_norm, matrix, values, vector};
 use crate::losses::{LossSums, Losses, PolicyLoss, Samples, clipped_surrogate_loss};
 use crate::metrics::MetricsRow;
 use crate::normalize::{ObsNormalizer, RewardScaler};
 use crate::policy::Policy;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use rand::prelude::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -337,9 +338,7 @@ pub(crate) fn new_agent(
 
 /// Adam with the configured epsilon (CleanRL: 1e-5); the learning rate is given per step.
 pub(crate) fn new_optimizer(config: &TrainConfig) -> ModuleOptimizer {
-    AdamConfig::new()
-        .with_epsilon(config.adam_eps as f32)
-        .init()
+    HostAdam::module_optimizer(config.adam_eps as f32)
 }
 
 #[cfg(all(test, feature = "gpu"))]
