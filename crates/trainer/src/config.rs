@@ -439,9 +439,10 @@ impl TrainConfig {
     /// episodes are 50 steps and the reward is shaped, and 0.99 → 0.95 → 0.9 took seed 1
     /// from 1.12M steps to 0.8 success to 860k and 688k. And a learning rate of 6e-4 over 64
     /// minibatches of 128 (CleanRL: 3e-4 over 32): the median over 5 seeds went from 877k
-    /// steps to 0.8 success to 631k, every seed within 688k, and 598k (541k–680k) and 631k
-    /// (614k–770k) when re-measured after changes of float rounding (docs/training.md has
-    /// the runs); 32 minibatches make a step about 9% cheaper but need more steps than that.
+    /// steps to 0.8 success to 631k, every seed within 688k, and 598k (541k–680k), 631k
+    /// (614k–770k) and 590k (565k–688k) when re-measured after changes of float rounding
+    /// (docs/training.md has the runs); 32 minibatches make a step about 9% cheaper but need
+    /// more steps than that.
     pub fn for_env(env: &str) -> Self {
         let mut config = Self::default();
         if env == "franka-push" {
