@@ -17,6 +17,9 @@ fn orthogonal_linear(inputs: usize, outputs: usize, gain: f64, device: &Device) 
         .init(device);
     // LinearConfig uses one initializer for weight and bias; orthogonal needs rank 2.
     layer.bias = Some(Initializer::Zeros.init([outputs], device));
+    // burn draws a parameter's values when it is first read. Read the weight now, while
+    // `Agent::new` holds the generator, not later beside another thread's draws.
+    layer.weight = Param::initialized(layer.weight.id, layer.weight.val());
     layer
 }
 
@@ -342,6 +345,25 @@ pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_agents_weights_are_drawn_from_its_seed_when_it_is_made() {
+        let device = Device::default();
+        let outputs = |agent: &Agent| {
+            let obs = matrix(vec![0.3, -0.7, 1.1], 1, 3, &device);
+            let mut out = values(agent.action_mean(obs.clone()));
+            out.extend(values(agent.value(obs)));
+            out
+        };
+        // Another agent made and read between making an agent and first reading it, as
+        // happens when tests or trainings run in parallel threads.
+        let first = Agent::new(1, 3, 2, 8, 0.0, &device);
+        let other = Agent::new(2, 3, 2, 8, 0.0, &device);
+        let other_outputs = outputs(&other);
+        let alone = Agent::new(1, 3, 2, 8, 0.0, &device);
+        assert_eq!(outputs(&first), outputs(&alone));
+        assert_ne!(outputs(&first), other_outputs);
+    }
 
     #[test]
     fn exp_is_within_two_ulps_of_the_f64_exponential() {
