@@ -7,11 +7,11 @@
 //! minibatch. The state is burn's [`AdamState`], so checkpoints (`optimizer.bpk`) read and
 //! write as before.
 
-use crate::agent::{on_cpu, values};
+use crate::agent::{on_cpu, shaped, values};
 use burn::optim::{
     Adam, AdamConfig, AdamState, AdaptiveMomentumState, LearningRate, ModuleOptimizer, Optimizer,
 };
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
 /// Adam's decay rates (burn's and PyTorch's defaults, which CleanRL uses).
 const BETA_1: f32 = 0.9;
@@ -71,9 +71,7 @@ impl Optimizer for HostAdam {
             lr as f32,
             self.epsilon,
         );
-        let tensor = |data: Vec<f32>| -> Tensor<D> {
-            Tensor::from_data(TensorData::new(data, shape.clone()), &device)
-        };
+        let tensor = |data: Vec<f32>| -> Tensor<D> { shaped(data, shape.clone(), &device) };
         let momentum = AdaptiveMomentumState::new(time, tensor(m), tensor(v));
         (tensor(weights), Some(AdamState::new(momentum)))
     }

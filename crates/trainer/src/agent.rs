@@ -5,7 +5,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::optim::GradientsParams;
 use burn::tensor::activation::sigmoid;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Shape, Tensor, TensorData};
 
 /// ln(2π).
 const LN_2PI: f32 = 1.837_877_1;
@@ -77,11 +77,11 @@ fn tanh(x: Tensor<2>) -> Tensor<2> {
         Vec::new()
     };
     tanh_and_slope(&mut ys, &mut slopes);
-    let y = Tensor::from_data(TensorData::new(ys, shape.clone()), &device);
+    let y = shaped(ys, shape.clone(), &device);
     if !x.is_tracked() {
         return y;
     }
-    let slope = Tensor::from_data(TensorData::new(slopes, shape), &device);
+    let slope = shaped(slopes, shape, &device);
     y + (x - fixed) * slope
 }
 
@@ -288,7 +288,7 @@ impl ModuleVisitor for ScaleGradients<'_> {
             let shape = grad.shape();
             let mut scaled = values(grad);
             scaled.iter_mut().for_each(|g| *g *= self.factor);
-            Tensor::from_data(TensorData::new(scaled, shape), &device)
+            shaped(scaled, shape, &device)
         } else {
             grad.mul_scalar(self.factor)
         };
@@ -324,15 +324,20 @@ pub fn clip_grad_norm<M: Module>(module: &M, grads: &mut GradientsParams, max_no
     norm
 }
 
+/// A tensor of `shape` from row-major values.
+pub(crate) fn shaped<const D: usize>(values: Vec<f32>, shape: Shape, device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
 /// A `[rows, cols]` tensor from row-major values.
 pub fn matrix(values: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(values, [rows, cols]), device)
+    shaped(values, Shape::new([rows, cols]), device)
 }
 
 /// A `[len]` tensor.
 pub fn vector(values: Vec<f32>, device: &Device) -> Tensor<1> {
     let len = values.len();
-    Tensor::from_data(TensorData::new(values, [len]), device)
+    shaped(values, Shape::new([len]), device)
 }
 
 /// A tensor's values.
