@@ -1,32 +1,36 @@
 //! Evolve recovery: does the search search? `rewardgen evolve --env franka-push` with the
 //! offline generator starts from a seed library (`--rewards DIR`) that holds only a
-//! deliberately weakened push reward: `human.rhai` with one term's weight cut to a thirtieth
-//! or a tenth (`RECOVERY_WEAKEN`: `progress`, the default, 3 → 0.1; `approach`, 1 → 0.1, a
-//! term push cannot learn without). The bench prints how much of `human.rhai`'s final
-//! success the best reward found recovers (target: at least 70%), from the run's final
-//! evaluation, where best, human and sparse each train from scratch on the final seeds at
-//! the top rung's budget.
+//! deliberately weakened push reward: `human.rhai` with term weights cut (`RECOVERY_WEAKEN`:
+//! `progress`, the default, 3 → 0.1; `approach`, 1 → 0.1, a term push cannot learn without;
+//! `both`, the two at once). The bench prints how much of `human.rhai`'s final success the
+//! best reward found recovers (target: at least 70%), from the run's final evaluation, where
+//! best, human and sparse each train from scratch on the final seeds at the top rung's
+//! budget.
 //!
 //! Run: `scripts/bench evolve_recovery` (long: a whole evolve run of the default budget).
 //! `RECOVERY_BUDGET=quick` runs the quick budget instead, `RECOVERY_SEED=N` sets the seed
-//! (default 1), `RECOVERY_WEAKEN` picks the weakened term, and `RECOVERY_KEEP=1` keeps the
+//! (default 1), `RECOVERY_WEAKEN` picks the weakening, and `RECOVERY_KEEP=1` keeps the
 //! run directory and prints where it is.
 
 use std::path::Path;
 use std::process::Command;
 
-/// Each weakening: its name, the line of human.rhai it changes, and what the line becomes.
-const WEAKENINGS: [(&str, &str, &str); 2] = [
-    (
-        "progress",
-        "let progress = -3.0 * goal_dist;",
-        "let progress = -0.1 * goal_dist;",
-    ),
-    (
-        "approach",
-        "let approach = -((1.0 - w) * dist(state.ee_pos, contact) + w * around);",
-        "let approach = -0.1 * ((1.0 - w) * dist(state.ee_pos, contact) + w * around);",
-    ),
+/// human.rhai's progress line, and the line weakened to a thirtieth.
+const PROGRESS: (&str, &str) = (
+    "let progress = -3.0 * goal_dist;",
+    "let progress = -0.1 * goal_dist;",
+);
+/// human.rhai's approach line, and the line weakened to a tenth.
+const APPROACH: (&str, &str) = (
+    "let approach = -((1.0 - w) * dist(state.ee_pos, contact) + w * around);",
+    "let approach = -0.1 * ((1.0 - w) * dist(state.ee_pos, contact) + w * around);",
+);
+
+/// Each weakening: its name and the lines of human.rhai it changes.
+const WEAKENINGS: [(&str, &[(&str, &str)]); 3] = [
+    ("progress", &[PROGRESS]),
+    ("approach", &[APPROACH]),
+    ("both", &[PROGRESS, APPROACH]),
 ];
 
 fn main() {
@@ -34,10 +38,10 @@ fn main() {
     let seed = std::env::var("RECOVERY_SEED").unwrap_or_else(|_| "1".into());
     let keep = std::env::var_os("RECOVERY_KEEP").is_some();
     let weaken = std::env::var("RECOVERY_WEAKEN").unwrap_or_else(|_| "progress".into());
-    let Some(&(_, line, weakened)) = WEAKENINGS.iter().find(|(name, _, _)| *name == weaken) else {
+    let Some(&(_, changes)) = WEAKENINGS.iter().find(|(name, _)| *name == weaken) else {
         eprintln!(
             "evolve_recovery: RECOVERY_WEAKEN must be one of {}, not {weaken:?}",
-            WEAKENINGS.map(|(name, _, _)| name).join(", ")
+            WEAKENINGS.map(|(name, _)| name).join(", ")
         );
         std::process::exit(2)
     };
@@ -48,15 +52,21 @@ fn main() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("rewards/franka-push/human.rhai"),
     )
     .expect("rewards/franka-push/human.rhai is readable");
-    assert!(
-        human.contains(line),
-        "human.rhai no longer has the line `{line}` that the weakened reward changes"
-    );
-    std::fs::write(library.join("weakened.rhai"), human.replace(line, weakened))
+    let mut weakened = human;
+    for (line, replacement) in changes {
+        assert!(
+            weakened.contains(line),
+            "human.rhai no longer has the line `{line}` that the weakened reward changes"
+        );
+        weakened = weakened.replace(line, replacement);
+    }
+    std::fs::write(library.join("weakened.rhai"), &weakened)
         .expect("the weakened reward can be written");
+    let changed: Vec<String> = changes.iter().map(|(_, r)| format!("`{r}`")).collect();
     let run = root.join("run");
     println!(
-        "evolve_recovery: franka-push, offline generator, --budget {budget}, seed {seed}, seed library: human.rhai with `{weakened}`"
+        "evolve_recovery: franka-push, offline generator, --budget {budget}, seed {seed}, seed library: human.rhai with {}",
+        changed.join(" and ")
     );
     let status = Command::new(env!("CARGO_BIN_EXE_rewardgen"))
         .args([
