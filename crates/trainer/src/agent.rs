@@ -325,19 +325,23 @@ pub fn clip_grad_norm<M: Module>(module: &M, grads: &mut GradientsParams, max_no
 }
 
 /// A tensor of `shape` from row-major values.
-pub(crate) fn shaped<const D: usize>(values: Vec<f32>, shape: Shape, device: &Device) -> Tensor<D> {
+pub(crate) fn shaped<const D: usize>(
+    values: Vec<f32>,
+    shape: impl Into<Shape>,
+    device: &Device,
+) -> Tensor<D> {
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 
 /// A `[rows, cols]` tensor from row-major values.
 pub fn matrix(values: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
-    shaped(values, Shape::new([rows, cols]), device)
+    shaped(values, [rows, cols], device)
 }
 
 /// A `[len]` tensor.
 pub fn vector(values: Vec<f32>, device: &Device) -> Tensor<1> {
     let len = values.len();
-    shaped(values, Shape::new([len]), device)
+    shaped(values, [len], device)
 }
 
 /// A tensor's values.
